@@ -1,1 +1,61 @@
+"""The ``assay-bridge`` command line.
 
+Each subcommand lives in its own module exposing ``register(subparsers)`` (adds its parser
+and sets ``func``) and keeps heavy imports (engine, server stack, drivers) inside the
+function that runs it, so ``assay-bridge run`` starts fast.
+
+Exit codes: 0 ok, 1 failure (Lua error, workflow failed), 2 usage or configuration error,
+3 not found, 4 engine unreachable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from bridge import __version__
+from bridge.errors import ConfigError
+
+# Subcommand modules, in the order their help lists them.
+_COMMANDS = ("run", "serve", "demo", "workflow", "schedule", "worker", "queue")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the top-level parser with every available subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="assay-bridge",
+        description="Run assay Lua workflow scripts from Python, and serve a workflow engine.",
+    )
+    parser.add_argument("--version", action="version", version=f"assay-bridge {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in _COMMANDS:
+        try:
+            module = importlib.import_module(f"bridge.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"bridge.cli.{name}":
+                continue  # not built yet
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``assay-bridge`` console script; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(func(args))
+    except ConfigError as exc:
+        print(f"assay-bridge: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def console_main() -> None:  # pragma: no cover - thin wrapper
+    """Console-script wrapper that exits with :func:`main`'s code."""
+    sys.exit(main())
