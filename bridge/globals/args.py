@@ -1,0 +1,71 @@
+"""Argument checks and errors shared by the Lua globals, with assay's exact texts.
+
+A Python exception raised from a global reaches Lua as an error value whose ``tostring`` is
+``str(exc)``; :class:`LuaCallError` carries assay's message (lua-globals §1.5, §1.6).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from bridge.runtime.lua import LuaTable, lua_type
+
+if TYPE_CHECKING:
+    from bridge.runtime.runtime import Runtime
+
+
+class LuaCallError(Exception):
+    """An error raised by a global into Lua; ``str()`` is the text Lua code sees."""
+
+
+def type_name(value: Any) -> str:
+    """The Lua type name of a value as it arrived from Lua."""
+    if value is None:
+        return "nil"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, bytes):
+        return "string"
+    kind = lua_type(value)
+    if kind is None:
+        return "userdata"
+    return kind.decode() if isinstance(kind, bytes) else str(kind)
+
+
+def to_str(rt: Runtime, value: Any, argn: int = 1) -> str:
+    """mlua's String conversion: strings (valid UTF-8) and numbers; anything else an error."""
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise LuaCallError(
+                f"bad argument #{argn}: error converting Lua string to String "
+                f"(invalid utf-8 sequence of 1 bytes from index {exc.start})"
+            ) from None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return rt.tostring(value)
+    raise LuaCallError(
+        f"bad argument #{argn}: error converting Lua {type_name(value)} to String "
+        "(expected string or number)"
+    )
+
+
+def to_number(value: Any, argn: int = 1) -> float:
+    """mlua's f64 conversion: numbers and numeric strings."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, bytes):
+        try:
+            return float(value.decode().strip())
+        except (UnicodeDecodeError, ValueError):
+            pass
+    raise LuaCallError(
+        f"bad argument #{argn}: error converting Lua {type_name(value)} to f64 (expected number)"
+    )
+
+
+def is_table(value: Any) -> bool:
+    """Whether a value from Lua is a table."""
+    return type(value) is LuaTable

@@ -1,0 +1,28 @@
+"""``sleep(seconds)``: blocks the calling runtime for float seconds (lua-globals §3.8).
+
+assay aborts the whole process on a negative, NaN or infinite argument; here that is a Lua
+error instead.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import TYPE_CHECKING, Any
+
+from bridge.globals.args import LuaCallError, to_number
+
+if TYPE_CHECKING:
+    from bridge.runtime.runtime import Runtime
+
+
+def install(rt: Runtime) -> None:
+    """Install the ``sleep`` global."""
+
+    def sleep(seconds: Any = None, *_ignored: Any) -> None:
+        s = to_number(seconds)
+        if math.isnan(s) or math.isinf(s) or s < 0:
+            raise LuaCallError("sleep: seconds must be a non-negative finite number")
+        time.sleep(s)
+
+    rt.set_global("sleep", sleep)

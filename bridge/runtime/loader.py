@@ -1,0 +1,64 @@
+"""``require``: where Lua modules come from (lua-globals §5).
+
+Order: ``package.preload``; ``package.path`` (user search paths, the script's folder, then
+``./?.lua`` and ``./?/init.lua``); then, for ``assay.*`` names only, ``./modules``, the modules
+folder (``$ASSAY_MODULES_PATH`` or ``~/.assay/modules``, passed in by the caller), and last the
+packaged stdlib (``lua/assay/...``), compiled under the chunk name ``@assay/<file>``.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def stdlib_dir() -> Path:
+    """The folder holding the packaged Lua stdlib (``assay/workflow.lua``).
+
+    In a wheel it is ``bridge/_lua``; in a source checkout it is the repository's ``lua/``.
+    """
+    packaged = importlib.resources.files("bridge") / "_lua"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    checkout = Path(str(importlib.resources.files("bridge"))).parent / "lua"
+    return checkout
+
+
+def package_path(search_paths: Sequence[str | Path], script_dir: str | Path | None) -> str:
+    """Build ``package.path`` from folders: each gives ``<dir>/?.lua;<dir>/?/init.lua``."""
+    parts: list[str] = []
+    folders = [str(p) for p in search_paths]
+    if script_dir is not None:
+        folders.append(str(script_dir))
+    for folder in folders:
+        parts.append(f"{folder}/?.lua")
+        parts.append(f"{folder}/?/init.lua")
+    parts += ["./?.lua", "./?/init.lua"]
+    return ";".join(parts)
+
+
+def find_assay_module(name: str, modules_path: str | Path | None) -> tuple[str, str] | str:
+    """Find an ``assay.*`` module.
+
+    Returns ``(path, chunk_name)`` when found, otherwise the text Lua's ``require`` lists
+    for this searcher.
+    """
+    if not name.startswith("assay."):
+        return f"not an assay.* module: {name}"
+    rel = name[len("assay.") :].replace(".", "/")
+    candidates = [f"{rel}.lua", f"{rel}/init.lua"]
+    folders = [Path("modules")]
+    if modules_path is not None:
+        folders.append(Path(modules_path))
+    for folder in folders:
+        for cand in candidates:
+            path = folder / cand
+            if path.is_file():
+                return str(path), f"@{path}"
+    base = stdlib_dir() / "assay"
+    for cand in candidates:
+        path = base / cand
+        if path.is_file():
+            return str(path), f"@assay/{cand}"
+    return f"no embedded stdlib file: {rel}.lua"

@@ -1,0 +1,52 @@
+"""The one place that imports lupa: building a sandboxed Lua 5.5 state and translating its errors.
+
+Everything else in the package talks to Lua through :class:`bridge.runtime.runtime.Runtime`.
+lupa's exception classes are per module (``lupa.lua55.LuaError`` is not ``lupa.lua54.LuaError``),
+so they are only ever caught here.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import lupa.lua55 as _lupa
+
+LuaError = _lupa.LuaError
+LuaMemoryError = _lupa.LuaMemoryError
+LuaSyntaxError = _lupa.LuaSyntaxError
+
+def _probe_types() -> tuple[type, type]:
+    probe = _lupa.LuaRuntime(register_eval=False, register_builtins=False)
+    return type(probe.eval("{}")), type(probe.eval("print"))
+
+
+LuaTable, LuaFunction = _probe_types()
+lua_type = _lupa.lua_type
+LUA_MAXINTEGER: int = _lupa.LUA_MAXINTEGER
+LUA_MININTEGER: int = _lupa.LUA_MININTEGER
+
+_POSITION = re.compile(r"^(?P<chunk>[^\n:]+):(?P<line>\d+): ")
+
+
+def new_state(*, max_memory: int | None) -> Any:
+    """A fresh Lua 5.5 state with lupa's ``python`` bridge not registered.
+
+    Strings cross as ``bytes`` (``encoding=None``) so binary data survives.
+    """
+    return _lupa.LuaRuntime(
+        encoding=None,
+        source_encoding="utf-8",
+        unpack_returned_tuples=True,
+        register_eval=False,
+        register_builtins=False,
+        max_memory=max_memory,
+    )
+
+
+def split_position(message: str) -> tuple[str | None, int | None]:
+    """Return the ``chunk`` and ``line`` of a Lua error message like ``a.lua:3: boom``."""
+    m = _POSITION.match(message)
+    if not m:
+        return None, None
+    return m.group("chunk"), int(m.group("line"))
