@@ -233,8 +233,9 @@ class Runtime:
         return self.execute(data, f"@{path}", *args)
 
     def require(self, name: str) -> Any:
-        """Lua's ``require(name)``."""
-        return self.call(self.get_global("require"), name.encode())
+        """Lua's ``require(name)``; returns the module value."""
+        result = self.call(self.get_global("require"), name.encode())
+        return result[0] if isinstance(result, tuple) else result
 
     def on_module_loaded(self, name: str, hook: Callable[[Any], Any]) -> None:
         """Call ``hook(module_table)`` when ``require`` first loads ``name`` from a file.

@@ -1,1 +1,8 @@
+"""Workers: poll loops running Lua and Python handlers side by side."""
 
+from __future__ import annotations
+
+from bridge.worker.context import ActivityContext, ActivityInfo, WorkflowCancelled, WorkflowContext
+from bridge.worker.worker import Worker
+
+__all__ = ["ActivityContext", "ActivityInfo", "Worker", "WorkflowCancelled", "WorkflowContext"]

@@ -1,0 +1,99 @@
+"""Hooks on workflow.lua's module table that make a worker resilient and stoppable.
+
+Every engine call of the unchanged client goes through ``M._api``. The bridge wraps it:
+
+* a transport failure (engine restarting, network blip) is retried with bounded exponential
+  backoff instead of killing the worker (compat-policy); a finished activity's result or a
+  workflow task's commands are delivered once the engine is back;
+* when a stop was requested, the next ``/workers/heartbeat`` (the top of the poll loop,
+  outside any task) raises :class:`WorkerStopped`, so the task in hand finishes and is
+  reported first.
+
+User calls of ``http.*`` to other hosts are untouched and keep assay's behaviour.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from bridge.globals.http import HttpTransportError
+
+if TYPE_CHECKING:
+    from bridge.runtime.runtime import Runtime
+
+logger = logging.getLogger(__name__)
+
+INITIAL_BACKOFF_S = 0.05
+MAX_BACKOFF_S = 2.0
+# How long a call that delivers finished work keeps retrying after a stop was requested.
+STOP_GRACE_S = 10.0
+# How long the first contact (connect's /health) waits for an engine that is not up.
+CONNECT_PATIENCE_S = 30.0
+
+
+class WorkerStopped(BaseException):
+    """Raised at the top of the poll loop once a stop was requested (private control flow)."""
+
+
+_NOTE_ACTIVITY = r"""
+local M, note = ...
+local execute = M._execute_activity
+M._execute_activity = function(task)
+    note(task)
+    return execute(task)
+end
+"""
+
+_DELIVERS_RESULT = (b"/complete", b"/fail", b"/commands")
+
+
+def install_engine_hooks(
+    rt: Runtime,
+    stop_event: threading.Event,
+    *,
+    on_activity_task: Callable[[Any], None] | None = None,
+) -> None:
+    """Arrange for ``require("assay.workflow")`` in ``rt`` to return the hooked module."""
+
+    def hook(module: Any) -> None:
+        original_api = module[b"_api"]
+        connected = {"ok": False}
+
+        def api(method: Any, path: Any, body: Any = None) -> Any:
+            if path == b"/workers/heartbeat" and stop_event.is_set():
+                raise WorkerStopped()
+            delay = INITIAL_BACKOFF_S
+            started = time.monotonic()
+            stop_seen_at: float | None = None
+            while True:
+                try:
+                    resp = original_api(method, path, body)
+                    connected["ok"] = True
+                    return resp
+                except HttpTransportError as exc:
+                    now = time.monotonic()
+                    if not connected["ok"] and now - started > CONNECT_PATIENCE_S:
+                        raise
+                    if stop_event.is_set():
+                        if not path.endswith(_DELIVERS_RESULT):
+                            raise WorkerStopped() from exc
+                        stop_seen_at = stop_seen_at or now
+                        if now - stop_seen_at > STOP_GRACE_S:
+                            logger.error("giving up delivering %s after stop: %s", path.decode(), exc)
+                            raise WorkerStopped() from exc
+                    logger.warning("engine unreachable (%s); retrying in %.2fs", exc, delay)
+                    stop_event.wait(delay)
+                    delay = min(delay * 2, MAX_BACKOFF_S)
+
+        module[b"_api"] = rt.function(api)
+
+        if on_activity_task is not None:
+            # Wrapped in Lua, not Python, so a Lua activity's error text reaches workflow.lua
+            # exactly as it would under assay.
+            rt.execute(_NOTE_ACTIVITY, "=bridge.activity_hook", module, rt.function(on_activity_task))
+
+    rt.on_module_loaded("assay.workflow", hook)

@@ -1,0 +1,252 @@
+"""The :class:`Worker`: Lua and Python workflow and activity handlers on one worker.
+
+Each poll loop owns one Lua runtime running the unchanged workflow.lua; the Python handlers
+are registered into that same module (``workflow.define`` / ``workflow.activity``), so the
+unchanged ``workflow.listen`` serves Lua and Python handlers alike, and each side can call
+the other.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from bridge.errors import ConfigError
+from bridge.runtime.runtime import DEFAULT_MEMORY_LIMIT, Runtime
+from bridge.worker.engine_calls import WorkerStopped, install_engine_hooks
+from bridge.worker.registry import ActivityHandler, PythonHandlers, WorkflowHandler
+
+logger = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class _LuaSource:
+    path: Path | None
+    source: str | None
+    chunk_name: str
+
+
+class Worker:
+    """A worker polling an assay engine for workflow and activity tasks.
+
+    Args:
+        url: the engine's base URL, e.g. ``http://127.0.0.1:8080``.
+        queue: the task queue to poll; by default the queue a loaded script's
+            ``workflow.listen{queue=...}`` asked for, else ``"default"``.
+        identity: the worker identity reported at registration (default
+            ``assay-worker-<hostname>``, as workflow.lua builds it).
+        token: an API key, sent as ``Authorization: Bearer <token>``.
+        concurrency: independent poll loops, each with its own Lua runtime.
+        memory_limit: byte cap per Lua runtime (default 64 MiB).
+        search_paths: extra folders for Lua's ``require``.
+        log_stderr: write Lua ``log.*`` lines to stderr (they always reach the ``assay`` logger).
+
+    Example::
+
+        w = Worker("http://127.0.0.1:8080")
+
+        @w.activity("score")
+        def score(ctx, input):
+            return {"score": len(input["text"])}
+
+        w.load_lua("workflows.lua")
+        w.run()
+    """
+
+    def __init__(
+        self,
+        url: str = "http://127.0.0.1:8080",
+        *,
+        queue: str | None = None,
+        identity: str | None = None,
+        token: str | None = None,
+        concurrency: int = 1,
+        memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
+        search_paths: Sequence[str | Path] = (),
+        log_stderr: bool = True,
+    ) -> None:
+        if concurrency < 1:
+            raise ConfigError("concurrency must be at least 1")
+        self.url = url
+        self.queue = queue
+        self.identity = identity
+        self.token = token
+        self.concurrency = concurrency
+        self.memory_limit = memory_limit
+        self.search_paths = list(search_paths)
+        self.log_stderr = log_stderr
+        self._workflows: dict[str, WorkflowHandler] = {}
+        self._activities: dict[str, ActivityHandler] = {}
+        self._lua: list[_LuaSource] = []
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._errors: list[BaseException] = []
+        self._registered = threading.Event()
+        self._registered_count = 0
+        self._lock = threading.Lock()
+
+    # -- registration -------------------------------------------------------------------------
+    def activity(self, name: str) -> Callable[[F], F]:
+        """Decorator registering a Python activity ``fn(ctx, input) -> result``."""
+
+        def deco(fn: F) -> F:
+            self._activities[name] = fn
+            return fn
+
+        return deco
+
+    def workflow(self, name: str) -> Callable[[F], F]:
+        """Decorator registering a Python workflow ``fn(ctx, input) -> result``."""
+
+        def deco(fn: F) -> F:
+            self._workflows[name] = fn
+            return fn
+
+        return deco
+
+    def load_lua(self, path_or_source: str | Path, *, chunk_name: str | None = None) -> None:
+        """Load a Lua file (or Lua source text) that defines workflows and activities.
+
+        Its ``workflow.connect`` and ``workflow.listen`` calls are deferred to :meth:`run`
+        (the worker's URL is used; a ``queue`` given to ``listen`` is honoured unless the
+        worker was given one).
+        """
+        text = str(path_or_source)
+        if isinstance(path_or_source, Path) or ("\n" not in text and text.endswith(".lua")):
+            path = Path(path_or_source)
+            if not path.is_file():
+                raise ConfigError(f"no such Lua file: {path}")
+            self._lua.append(_LuaSource(path, None, chunk_name or f"@{path}"))
+        else:
+            self._lua.append(_LuaSource(None, text, chunk_name or "=<load_lua>"))
+
+    # -- running ------------------------------------------------------------------------------
+    def run(self) -> None:
+        """Serve until :meth:`stop` is called (or Ctrl-C); re-raises a poll loop's failure."""
+        self.start()
+        try:
+            while any(t.is_alive() for t in self._threads):
+                for t in self._threads:
+                    t.join(timeout=0.2)
+        except KeyboardInterrupt:
+            self.stop()
+            self.join()
+        if self._errors:
+            raise self._errors[0]
+
+    def start(self) -> None:
+        """Start the poll loops in background threads and return."""
+        if self._threads:
+            raise RuntimeError("worker already started")
+        self._stop.clear()
+        for i in range(self.concurrency):
+            t = threading.Thread(target=self._serve, name=f"assay-worker-{i}", daemon=True)
+            self._threads.append(t)
+            t.start()
+
+    def stop(self) -> None:
+        """Ask every poll loop to stop after the task in hand (returns at once)."""
+        self._stop.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for the poll loops to end."""
+        for t in self._threads:
+            t.join(timeout)
+
+    def wait_registered(self, timeout: float | None = None) -> bool:
+        """Block until every poll loop has registered with the engine."""
+        return self._registered.wait(timeout)
+
+    @property
+    def errors(self) -> list[BaseException]:
+        """Failures that ended poll loops."""
+        return list(self._errors)
+
+    def _serve(self, index: int) -> None:
+        rt: Runtime | None = None
+        try:
+            rt = Runtime(
+                memory_limit=self.memory_limit,
+                search_paths=self.search_paths,
+                script_dir=self._script_dir(),
+                log_stderr=self.log_stderr,
+            )
+            handlers = PythonHandlers(rt)
+            install_engine_hooks(rt, self._stop, on_activity_task=handlers.note_activity_task)
+            module = rt.require("assay.workflow")
+            listen_opts = self._load_scripts(rt, module)
+            for name, wf in self._workflows.items():
+                rt.call(module[b"define"], name.encode(), handlers.workflow(wf))
+            for name, act in self._activities.items():
+                rt.call(module[b"activity"], name.encode(), handlers.activity(act))
+            connect_opts = rt.to_lua({"token": self.token} if self.token else {})
+            rt.call(module[b"connect"], self.url.encode(), connect_opts)
+            queue = self.queue or listen_opts.get("queue") or "default"
+            opts: dict[str, Any] = {"queue": queue}
+            identity = self.identity or listen_opts.get("identity")
+            if identity:
+                opts["identity"] = identity
+            self._note_registration(rt, module)
+            rt.call(module[b"listen"], rt.to_lua(opts))
+        except WorkerStopped:
+            logger.info("worker loop %d stopped", index)
+        except BaseException as exc:  # noqa: BLE001 - handed to run() and the other loops
+            logger.error("worker loop %d failed: %s", index, exc)
+            self._errors.append(exc)
+            self._stop.set()
+        finally:
+            if rt is not None:
+                rt.close()
+
+    def _script_dir(self) -> Path | None:
+        for src in self._lua:
+            if src.path is not None:
+                return src.path.resolve().parent
+        return None
+
+    def _load_scripts(self, rt: Runtime, module: Any) -> dict[str, Any]:
+        recorded: dict[str, Any] = {}
+        real_listen, real_connect = module[b"listen"], module[b"connect"]
+
+        def deferred_listen(opts: Any = None, *_: Any) -> None:
+            recorded.update(rt.to_python(opts) or {})
+
+        def deferred_connect(url: Any = None, opts: Any = None, *_: Any) -> None:
+            return None
+
+        module[b"listen"] = rt.function(deferred_listen)
+        module[b"connect"] = rt.function(deferred_connect)
+        try:
+            for src in self._lua:
+                if src.path is not None:
+                    rt.run_file(src.path)
+                else:
+                    rt.execute(src.source or "", src.chunk_name)
+        finally:
+            module[b"listen"], module[b"connect"] = real_listen, real_connect
+        return recorded
+
+    def _note_registration(self, rt: Runtime, module: Any) -> None:
+        # workflow.lua logs "Registered as worker ..." right after registering; count loops
+        # when their first poll happens instead, via the heartbeat that starts each turn.
+        original_api = module[b"_api"]
+        done = {"v": False}
+
+        def api(method: Any, path: Any, body: Any = None) -> Any:
+            resp = original_api(method, path, body)
+            if not done["v"] and path == b"/workers/heartbeat":
+                done["v"] = True
+                with self._lock:
+                    self._registered_count += 1
+                    if self._registered_count >= self.concurrency:
+                        self._registered.set()
+                module[b"_api"] = original_api
+            return resp
+
+        module[b"_api"] = rt.function(api)
