@@ -1,0 +1,76 @@
+"""Builds the Starlette app of the engine API.
+
+The app is a thin layer: :mod:`~bridge.engine.api.routes` is the one route table, each handler
+parses its input, makes one core call in a worker thread and serializes the result;
+:mod:`~bridge.engine.api.errors` turns every exception into ``{"error": ...}``. The app does not
+own the engine or the background runner: :mod:`bridge.engine.server` does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+
+from bridge.engine.api.auth import ApiKeyAuthMiddleware
+from bridge.engine.api.errors import EXCEPTION_HANDLERS
+from bridge.engine.api.notify import Hub
+from bridge.engine.api.routes import ROUTES
+from bridge.engine.api.state import ApiState
+
+if TYPE_CHECKING:
+    from bridge.engine.core import Engine
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(
+    engine: Engine,
+    hub: Hub,
+    *,
+    auth_api_key: bool = False,
+    poll_wait_s: float = 5.0,
+    max_body_bytes: int = 2 * 1024 * 1024,
+    engine_threads: int = 8,
+) -> Starlette:
+    """Build the ASGI app serving ``engine``.
+
+    Args:
+        engine: the engine core; its notifier must be ``hub``.
+        hub: the notifier hub; bound to the serving loop at startup, closed at shutdown.
+        auth_api_key: require ``Authorization: Bearer <api key>`` (engine-api §4).
+        poll_wait_s: how long an idle workflow-task poll is held open; 0 answers at once.
+        max_body_bytes: request bodies above this get 413.
+        engine_threads: how many core calls may run at once.
+    """
+    state = ApiState(
+        engine=engine,
+        hub=hub,
+        auth_api_key=auth_api_key,
+        poll_wait_s=poll_wait_s,
+        max_body_bytes=max_body_bytes,
+        engine_threads=engine_threads,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        hub.bind(asyncio.get_running_loop())
+        state.get_limiter()
+        try:
+            yield
+        finally:
+            hub.close()
+
+    app = Starlette(
+        routes=ROUTES,
+        middleware=[Middleware(ApiKeyAuthMiddleware, state=state)],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=lifespan,
+    )
+    app.state.api = state
+    return app

@@ -1,0 +1,160 @@
+"""The engine's Notifier, turned into asyncio wake-ups for long-polls and SSE.
+
+The core calls :meth:`Hub.notify` after each commit, from whatever thread ran the operation.
+The hub hops onto the server's event loop with ``loop.call_soon_threadsafe`` and there sets the
+:class:`asyncio.Event` of every waiter subscribed to a matching key, and feeds every SSE
+subscriber. ``"deadline"`` notices skip the loop and go straight to the background runner
+(:mod:`bridge.engine.server`), which lives in its own thread.
+
+Keys a waiter can subscribe to:
+
+* ``("workflow_task", queue)``: a workflow task may be claimable on ``queue``;
+* ``("activity_task", queue)``: an activity task may be claimable on ``queue``;
+* ``("workflow_terminal", workflow_id)``: the workflow reached a terminal status.
+
+A waiter subscribes *before* it asks the core, so a notice that lands between the question and
+the wait is never lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+Key = tuple[str, str]
+
+#: How many events an SSE subscriber may fall behind before old ones are dropped.
+SSE_QUEUE_SIZE = 1000
+
+
+class Subscription:
+    """One waiter's wake-up event; set when any of its keys is notified or the hub closes."""
+
+    def __init__(self, keys: tuple[Key, ...]) -> None:
+        self.keys = keys
+        self.event = asyncio.Event()
+
+    async def wait(self, timeout_s: float) -> bool:
+        """Wait up to ``timeout_s`` for a wake-up; True if woken. Clears the event."""
+        if timeout_s <= 0:
+            woken = self.event.is_set()
+        else:
+            try:
+                await asyncio.wait_for(self.event.wait(), timeout_s)
+                woken = True
+            except asyncio.TimeoutError:
+                woken = False
+        self.event.clear()
+        return woken
+
+
+class Hub:
+    """Implements the core's Notifier protocol for an asyncio server.
+
+    Args:
+        on_deadline: called (in the notifying thread) with the epoch time of a new deadline.
+    """
+
+    def __init__(self, on_deadline: Callable[[float], None] | None = None) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._waiters: dict[Key, set[Subscription]] = {}
+        self._streams: set[asyncio.Queue[dict[str, Any] | None]] = set()
+        self._on_deadline = on_deadline
+        self.closing = False
+
+    def set_deadline_callback(self, on_deadline: Callable[[float], None] | None) -> None:
+        """Route ``"deadline"`` notices to ``on_deadline`` (the background runner)."""
+        self._on_deadline = on_deadline
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Attach to the server's running loop; notices before this are dropped."""
+        self._loop = loop
+        self.closing = False
+
+    # -- Notifier protocol (any thread) -------------------------------------------------
+
+    def notify(self, kind: str, data: dict[str, Any]) -> None:
+        """Deliver one notice from the core. Safe to call from any thread; never raises."""
+        if kind == "deadline":
+            callback = self._on_deadline
+            at = data.get("at")
+            if callback is not None and isinstance(at, (int, float)):
+                callback(float(at))
+            return
+        loop = self._loop
+        if loop is None or self.closing:
+            return
+        try:
+            loop.call_soon_threadsafe(self._deliver, kind, data)
+        except RuntimeError:  # the loop has closed: the server is stopping
+            pass
+
+    # -- loop side ----------------------------------------------------------------------
+
+    def _deliver(self, kind: str, data: dict[str, Any]) -> None:
+        if kind == "workflow_task":
+            self._wake(("workflow_task", str(data.get("queue"))))
+        elif kind == "activity_task":
+            self._wake(("activity_task", str(data.get("queue"))))
+        elif kind == "workflow_terminal":
+            self._wake(("workflow_terminal", str(data.get("workflow_id"))))
+        elif kind == "event":
+            self._publish(data)
+
+    def _wake(self, key: Key) -> None:
+        for sub in self._waiters.get(key, ()):
+            sub.event.set()
+
+    def _publish(self, data: dict[str, Any]) -> None:
+        for queue in self._streams:
+            if queue.full():
+                with contextlib.suppress(asyncio.QueueEmpty):
+                    queue.get_nowait()  # a slow reader loses the oldest event, not the server
+            queue.put_nowait(data)
+
+    @contextlib.contextmanager
+    def subscribe(self, *keys: Key) -> Iterator[Subscription]:
+        """Register a waiter for ``keys`` for the duration of the ``with`` block (loop thread)."""
+        sub = Subscription(keys)
+        if self.closing:
+            sub.event.set()
+        for key in keys:
+            self._waiters.setdefault(key, set()).add(sub)
+        try:
+            yield sub
+        finally:
+            for key in keys:
+                subs = self._waiters.get(key)
+                if subs is not None:
+                    subs.discard(sub)
+                    if not subs:
+                        del self._waiters[key]
+
+    @contextlib.contextmanager
+    def stream(self) -> Iterator[asyncio.Queue[dict[str, Any] | None]]:
+        """Register an SSE reader; yields a queue of event dicts, ``None`` meaning "closing"."""
+        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(SSE_QUEUE_SIZE)
+        if self.closing:
+            queue.put_nowait(None)
+        self._streams.add(queue)
+        try:
+            yield queue
+        finally:
+            self._streams.discard(queue)
+
+    def close(self) -> None:
+        """Wake every waiter and end every stream (loop thread); used when the server stops."""
+        self.closing = True
+        for subs in self._waiters.values():
+            for sub in subs:
+                sub.event.set()
+        for queue in self._streams:
+            if queue.full():
+                with contextlib.suppress(asyncio.QueueEmpty):
+                    queue.get_nowait()
+            queue.put_nowait(None)

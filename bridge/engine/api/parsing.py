@@ -1,0 +1,212 @@
+"""Reading request bodies, path and query parameters, with assay's status codes.
+
+* Body over the limit: 413. Not JSON: 400 (an empty body where JSON is required is 400 too).
+* ``Content-Type``: a JSON type (``application/json`` or ``application/*+json``) or **no
+  Content-Type at all** is accepted; any other type gets 415. assay answers 415 to a missing
+  Content-Type as well; we accept it because curl users and hand-written clients often omit it,
+  and no correct client can tell the difference.
+* Valid JSON of the wrong shape: 422.
+* compat-policy: ``[]`` is taken as ``{}`` wherever an object is expected, because the Lua client
+  encodes empty tables (``{result = nil}``) as ``[]``.
+* A field with a default rejects an explicit ``null`` (422) as serde does, except where
+  engine-api §1 says the field is nullable.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from starlette.requests import Request
+
+from bridge.engine.api.errors import BadRequestError
+
+_MISSING: Any = object()
+I64_MAX = 2**63 - 1
+I32_MAX = 2**31 - 1
+
+
+def _content_type_ok(request: Request) -> bool:
+    raw = request.headers.get("content-type")
+    if raw is None or not raw.strip():
+        return True
+    media = raw.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
+async def read_json(request: Request, *, required: bool = True) -> Any:
+    """Read and parse the body. Returns ``_MISSING`` for an empty optional body.
+
+    Raises:
+        BadRequestError: 413, 415 or 400 as described in the module docstring.
+    """
+    if not _content_type_ok(request):
+        raise BadRequestError(415, "expected Content-Type: application/json")
+    limit: int = request.app.state.api.max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BadRequestError(413, f"request body larger than {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BadRequestError(413, f"request body larger than {limit} bytes")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw.strip():
+        if required:
+            raise BadRequestError(400, "request body must be JSON, got an empty body")
+        return _MISSING
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadRequestError(400, f"request body is not valid JSON: {exc}") from exc
+
+
+async def read_object(request: Request, *, allow_null: bool = False) -> dict[str, Any]:
+    """Read a body that must be a JSON object (``[]`` counts as ``{}``; see compat-policy).
+
+    Args:
+        allow_null: also take a JSON ``null`` body as ``{}`` (signal, terminate).
+    """
+    body = await read_json(request)
+    if isinstance(body, list) and not body:
+        return {}
+    if body is None and allow_null:
+        return {}
+    if not isinstance(body, dict):
+        raise BadRequestError(422, f"request body must be a JSON object, got {_kind(body)}")
+    return body
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+def req_str(body: dict[str, Any], name: str) -> str:
+    """A required string field."""
+    value = body.get(name, _MISSING)
+    if value is _MISSING:
+        raise BadRequestError(422, f"missing field `{name}`")
+    if not isinstance(value, str):
+        raise BadRequestError(422, f"field `{name}` must be a string, got {_kind(value)}")
+    return value
+
+
+def opt_str(
+    body: dict[str, Any], name: str, default: str | None = None, *, nullable: bool = False
+) -> str | None:
+    """An optional string field; ``null`` is refused unless ``nullable``."""
+    value = body.get(name, _MISSING)
+    if value is _MISSING or (value is None and nullable):
+        return default
+    if not isinstance(value, str):
+        raise BadRequestError(422, f"field `{name}` must be a string, got {_kind(value)}")
+    return value
+
+
+def _int_value(name: str, value: Any, bound: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadRequestError(422, f"field `{name}` must be an integer, got {_kind(value)}")
+    if not -bound - 1 <= value <= bound:
+        raise BadRequestError(422, f"field `{name}` is out of range")
+    return value
+
+
+def req_int(body: dict[str, Any], name: str, *, bound: int = I32_MAX) -> int:
+    """A required integer field (i32 unless ``bound`` says otherwise)."""
+    value = body.get(name, _MISSING)
+    if value is _MISSING:
+        raise BadRequestError(422, f"missing field `{name}`")
+    return _int_value(name, value, bound)
+
+
+def opt_int(body: dict[str, Any], name: str, *, nullable: bool = True) -> int | None:
+    """An optional i32 field."""
+    value = body.get(name, _MISSING)
+    if value is _MISSING or (value is None and nullable):
+        return None
+    return _int_value(name, value, I32_MAX)
+
+
+def opt_float(body: dict[str, Any], name: str) -> float | None:
+    """An optional f64 field (``null`` counts as absent, as for serde ``Option``)."""
+    value = body.get(name, _MISSING)
+    if value is _MISSING or value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise BadRequestError(422, f"field `{name}` must be a number, got {_kind(value)}")
+    if not math.isfinite(value):
+        raise BadRequestError(422, f"field `{name}` must be finite")
+    return float(value)
+
+
+def opt_str_list(body: dict[str, Any], name: str) -> list[str] | None:
+    """An optional array of strings (``{}`` from an empty Lua table counts as ``[]``)."""
+    value = body.get(name, _MISSING)
+    if value is _MISSING or value is None:
+        return None
+    if isinstance(value, dict) and not value:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise BadRequestError(422, f"field `{name}` must be an array of strings")
+    return value
+
+
+def opt_any(body: dict[str, Any], name: str) -> Any:
+    """An optional value of any JSON type; absent and ``null`` both give None."""
+    return body.get(name)
+
+
+def path_int(request: Request, name: str) -> int:
+    """An integer path parameter (i64); anything else is 400 as in axum."""
+    raw = str(request.path_params[name])
+    try:
+        value = int(raw, 10)
+    except ValueError:
+        raise BadRequestError(400, f"invalid {name} in path: {raw!r} is not an integer") from None
+    if not -I64_MAX - 1 <= value <= I64_MAX or not raw.lstrip("+-").isdigit():
+        raise BadRequestError(400, f"invalid {name} in path: {raw!r}")
+    return value
+
+
+def query_int(request: Request, name: str, default: int, *, minimum: int = 0) -> int:
+    """An integer query parameter; a value that does not parse is 400."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw, 10)
+    except ValueError:
+        raise BadRequestError(400, f"invalid query parameter {name}={raw!r}") from None
+    if value < minimum or value > I64_MAX:
+        raise BadRequestError(400, f"invalid query parameter {name}={raw!r}")
+    return value
+
+
+def query_float(request: Request, name: str, default: float) -> float:
+    """A number query parameter; a value that does not parse is 400."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise BadRequestError(400, f"invalid query parameter {name}={raw!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise BadRequestError(400, f"invalid query parameter {name}={raw!r}")
+    return value

@@ -1,0 +1,62 @@
+"""The one route table of the engine API (engine-api §1.1 plus the extensions).
+
+Paths and methods are assay's. Extensions: ``GET /api/v1/version``,
+``GET /api/v1/workflows/{id}/wait`` and ``POST /api/v1/schedules/{name}/pause|resume``.
+Activity ids are parsed by the handlers (not a ``:int`` convertor) so that a non-integer id is
+400, as in assay, rather than 404.
+"""
+
+from __future__ import annotations
+
+from starlette.routing import Route
+
+from bridge.engine.api import namespaces, schedules, sse, tasks, workers, workflows
+from bridge.engine.api.openapi import openapi_json
+
+API = "/api/v1"
+
+ROUTES: list[Route] = [
+    # workflows (§1.2)
+    Route(f"{API}/workflows", workflows.start_workflow, methods=["POST"]),
+    Route(f"{API}/workflows", workflows.list_workflows, methods=["GET"]),
+    Route(f"{API}/workflows/{{id}}", workflows.get_workflow, methods=["GET"]),
+    Route(f"{API}/workflows/{{id}}/events", workflows.list_events, methods=["GET"]),
+    Route(f"{API}/workflows/{{id}}/signal/{{name}}", workflows.signal_workflow, methods=["POST"]),
+    Route(f"{API}/workflows/{{id}}/cancel", workflows.cancel_workflow, methods=["POST"]),
+    Route(f"{API}/workflows/{{id}}/terminate", workflows.terminate_workflow, methods=["POST"]),
+    Route(f"{API}/workflows/{{id}}/children", workflows.list_children, methods=["GET"]),
+    Route(f"{API}/workflows/{{id}}/continue-as-new", workflows.continue_as_new, methods=["POST"]),
+    Route(f"{API}/workflows/{{id}}/wait", workflows.wait_workflow, methods=["GET"]),
+    # activities (§1.3)
+    Route(f"{API}/workflows/{{id}}/activities", tasks.schedule_activity, methods=["POST"]),
+    Route(f"{API}/activities/{{id}}", tasks.get_activity, methods=["GET"]),
+    # workflow tasks (§1.4)
+    Route(f"{API}/workflow-tasks/poll", tasks.poll_workflow_task, methods=["POST"]),
+    Route(f"{API}/workflow-tasks/{{id}}/commands", tasks.submit_commands, methods=["POST"]),
+    # workers and activity tasks (§1.5)
+    Route(f"{API}/workers/register", workers.register_worker, methods=["POST"]),
+    Route(f"{API}/workers/heartbeat", workers.worker_heartbeat, methods=["POST"]),
+    Route(f"{API}/workers", workers.list_workers, methods=["GET"]),
+    Route(f"{API}/tasks/poll", tasks.poll_activity_task, methods=["POST"]),
+    Route(f"{API}/tasks/{{id}}/complete", tasks.complete_activity, methods=["POST"]),
+    Route(f"{API}/tasks/{{id}}/fail", tasks.fail_activity, methods=["POST"]),
+    Route(f"{API}/tasks/{{id}}/heartbeat", tasks.heartbeat_activity, methods=["POST"]),
+    # schedules (§1.6)
+    Route(f"{API}/schedules", schedules.create_schedule, methods=["POST"]),
+    Route(f"{API}/schedules", schedules.list_schedules, methods=["GET"]),
+    Route(f"{API}/schedules/{{name}}", schedules.get_schedule, methods=["GET"]),
+    Route(f"{API}/schedules/{{name}}", schedules.delete_schedule, methods=["DELETE"]),
+    Route(f"{API}/schedules/{{name}}/pause", schedules.pause_schedule, methods=["POST"]),
+    Route(f"{API}/schedules/{{name}}/resume", schedules.resume_schedule, methods=["POST"]),
+    # namespaces and queues (§1.7)
+    Route(f"{API}/namespaces", namespaces.create_namespace, methods=["POST"]),
+    Route(f"{API}/namespaces", namespaces.list_namespaces, methods=["GET"]),
+    Route(f"{API}/namespaces/{{name}}", namespaces.namespace_stats, methods=["GET"]),
+    Route(f"{API}/namespaces/{{name}}", namespaces.delete_namespace, methods=["DELETE"]),
+    Route(f"{API}/queues", namespaces.list_queues, methods=["GET"]),
+    # health, version, SSE, OpenAPI (§1.8)
+    Route(f"{API}/health", namespaces.health, methods=["GET"]),
+    Route(f"{API}/version", namespaces.version, methods=["GET"]),
+    Route(f"{API}/events/stream", sse.event_stream, methods=["GET"]),
+    Route(f"{API}/openapi.json", openapi_json, methods=["GET"]),
+]

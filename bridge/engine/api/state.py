@@ -1,0 +1,69 @@
+"""What every handler needs: the engine, the notifier hub, and a way to call the sync core.
+
+The engine core is plain synchronous Python (SQLite underneath). Handlers never call it on the
+event loop: :func:`call` runs it in a worker thread through a capacity limiter, so a slow
+transaction can delay its own request but never the loop, the long-polls or the SSE streams.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import anyio
+import anyio.to_thread
+from starlette.requests import Request
+
+from bridge.engine.api.notify import Hub
+
+if TYPE_CHECKING:
+    from bridge.engine.core import Engine
+
+T = TypeVar("T")
+
+
+@dataclass
+class ApiState:
+    """Per-app state, stored on ``app.state.api``.
+
+    Attributes:
+        engine: the engine core.
+        hub: the notifier the core reports to.
+        auth_api_key: whether API-key auth is on.
+        poll_wait_s: how long an idle workflow-task poll is held open.
+        max_body_bytes: request bodies above this size get 413.
+        engine_threads: size of the thread limiter for core calls.
+    """
+
+    engine: Engine
+    hub: Hub
+    auth_api_key: bool = False
+    poll_wait_s: float = 5.0
+    max_body_bytes: int = 2 * 1024 * 1024
+    engine_threads: int = 8
+    limiter: anyio.CapacityLimiter | None = field(default=None, repr=False)
+
+    def get_limiter(self) -> anyio.CapacityLimiter:
+        """The thread limiter, created on first use inside the running loop."""
+        if self.limiter is None:
+            self.limiter = anyio.CapacityLimiter(self.engine_threads)
+        return self.limiter
+
+
+def api_state(request: Request) -> ApiState:
+    """The :class:`ApiState` of the app serving ``request``."""
+    state: ApiState = request.app.state.api
+    return state
+
+
+async def call(request: Request, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """Run one synchronous core call in a worker thread and return its result.
+
+    Exceptions from the core propagate unchanged; :mod:`bridge.engine.api.errors` maps them.
+    """
+    state = api_state(request)
+    return await anyio.to_thread.run_sync(
+        functools.partial(fn, *args, **kwargs), limiter=state.get_limiter()
+    )

@@ -1,0 +1,45 @@
+"""Worker routes (engine-api §1.5): register, heartbeat, list."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from bridge.engine.api.parsing import opt_int, opt_str, opt_str_list, read_object, req_str
+from bridge.engine.api.state import api_state, call
+from bridge.engine.api.workflows import empty
+
+
+async def register_worker(request: Request) -> Response:
+    """POST /api/v1/workers/register -> **200** ``{"worker_id": ...}`` (not 201, engine-api §8)."""
+    body = await read_object(request)
+    engine = api_state(request).engine
+    max_wf = opt_int(body, "max_concurrent_workflows", nullable=False)
+    max_act = opt_int(body, "max_concurrent_activities", nullable=False)
+    worker_id = await call(
+        request,
+        engine.register_worker,
+        identity=req_str(body, "identity"),
+        queue=req_str(body, "queue"),
+        namespace=opt_str(body, "namespace", "main"),
+        workflows=opt_str_list(body, "workflows"),
+        activities=opt_str_list(body, "activities"),
+        max_concurrent_workflows=10 if max_wf is None else max_wf,
+        max_concurrent_activities=10 if max_act is None else max_act,
+    )
+    return JSONResponse({"worker_id": worker_id})
+
+
+async def worker_heartbeat(request: Request) -> Response:
+    """POST /api/v1/workers/heartbeat ``{worker_id}`` -> 200 empty (unknown ids are a no-op)."""
+    body = await read_object(request)
+    engine = api_state(request).engine
+    await call(request, engine.worker_heartbeat, req_str(body, "worker_id"))
+    return empty()
+
+
+async def list_workers(request: Request) -> Response:
+    """GET /api/v1/workers?namespace=main -> 200 ``[WorkflowWorker]``."""
+    engine = api_state(request).engine
+    namespace = request.query_params.get("namespace") or "main"
+    return JSONResponse(await call(request, engine.list_workers, namespace=namespace))

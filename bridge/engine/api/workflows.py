@@ -1,0 +1,165 @@
+"""Workflow routes (engine-api §1.2), plus the ``/wait`` long-poll extension.
+
+Each handler parses, makes one core call, and serializes. Records are already in wire shape.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from bridge.engine.api.errors import BadRequestError
+from bridge.engine.api.parsing import (
+    opt_any,
+    opt_str,
+    query_float,
+    query_int,
+    read_json,
+    read_object,
+    req_str,
+)
+from bridge.engine.api.state import api_state, call
+
+#: Statuses the list filter understands; anything else is ignored, as in assay (engine-api §1.2).
+STATUSES = frozenset(
+    {"PENDING", "RUNNING", "WAITING", "COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"}
+)
+TERMINAL = frozenset({"COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"})
+
+#: The longest a ``/wait`` call may hold the request.
+MAX_WAIT_S = 300.0
+DEFAULT_WAIT_S = 30.0
+
+
+def empty(status: int = 200) -> Response:
+    """An empty body with no Content-Type, as assay answers signal, cancel and friends."""
+    return Response(status_code=status)
+
+
+async def start_workflow(request: Request) -> Response:
+    """POST /api/v1/workflows -> 201 ``{workflow_id, run_id, status}``.
+
+    compat-policy: ``task_queue`` defaults to ``default`` (assay: ``main``); a duplicate id is 409.
+    """
+    body = await read_object(request)
+    engine = api_state(request).engine
+    result = await call(
+        request,
+        engine.start_workflow,
+        workflow_type=req_str(body, "workflow_type"),
+        workflow_id=req_str(body, "workflow_id"),
+        input=opt_any(body, "input"),
+        task_queue=opt_str(body, "task_queue", "default"),
+        namespace=opt_str(body, "namespace", "main", nullable=True),
+    )
+    return JSONResponse(result, status_code=201)
+
+
+async def list_workflows(request: Request) -> Response:
+    """GET /api/v1/workflows?namespace&status&type&limit&offset -> 200 ``[WorkflowRecord]``."""
+    q = request.query_params
+    status = q.get("status")
+    engine = api_state(request).engine
+    records = await call(
+        request,
+        engine.list_workflows,
+        namespace=q.get("namespace") or "main",
+        status=status if status in STATUSES else None,
+        workflow_type=q.get("type") or None,
+        limit=query_int(request, "limit", 50),
+        offset=query_int(request, "offset", 0),
+    )
+    return JSONResponse(records)
+
+
+async def get_workflow(request: Request) -> Response:
+    """GET /api/v1/workflows/{id} -> 200 WorkflowRecord or 404."""
+    engine = api_state(request).engine
+    return JSONResponse(await call(request, engine.get_workflow, request.path_params["id"]))
+
+
+async def list_events(request: Request) -> Response:
+    """GET /api/v1/workflows/{id}/events -> 200 ``[WorkflowEvent]`` (``[]`` if unknown)."""
+    engine = api_state(request).engine
+    return JSONResponse(await call(request, engine.list_events, request.path_params["id"]))
+
+
+async def signal_workflow(request: Request) -> Response:
+    """POST /api/v1/workflows/{id}/signal/{name} -> 200 empty.
+
+    Body ``{"payload": X}``, ``{}``, ``null`` or (compat-policy) ``[]``; ``[X]`` carries X as in
+    assay. compat-policy: 404 for an unknown workflow, 409 for a finished one.
+    """
+    body: Any = await read_json(request)
+    if isinstance(body, list) and len(body) <= 1:
+        payload = body[0] if body else None
+    elif body is None:
+        payload = None
+    elif isinstance(body, dict):
+        payload = body.get("payload")
+    else:
+        raise BadRequestError(422, "signal body must be an object like {\"payload\": ...}")
+    engine = api_state(request).engine
+    await call(
+        request,
+        engine.signal_workflow,
+        request.path_params["id"],
+        request.path_params["name"],
+        payload,
+    )
+    return empty()
+
+
+async def cancel_workflow(request: Request) -> Response:
+    """POST /api/v1/workflows/{id}/cancel -> 200 empty, 404 if unknown or terminal. No body read."""
+    engine = api_state(request).engine
+    await call(request, engine.cancel_workflow, request.path_params["id"])
+    return empty()
+
+
+async def terminate_workflow(request: Request) -> Response:
+    """POST /api/v1/workflows/{id}/terminate with ``{"reason"?}`` or ``null`` -> 200 empty / 404."""
+    body = await read_object(request, allow_null=True)
+    reason = opt_str(body, "reason", None, nullable=True)
+    engine = api_state(request).engine
+    await call(request, engine.terminate_workflow, request.path_params["id"], reason)
+    return empty()
+
+
+async def list_children(request: Request) -> Response:
+    """GET /api/v1/workflows/{id}/children -> 200 ``[WorkflowRecord]``."""
+    engine = api_state(request).engine
+    return JSONResponse(await call(request, engine.list_children, request.path_params["id"]))
+
+
+async def continue_as_new(request: Request) -> Response:
+    """POST /api/v1/workflows/{id}/continue-as-new with ``{"input"?}`` -> 201 start result."""
+    body = await read_object(request)
+    engine = api_state(request).engine
+    result = await call(
+        request, engine.continue_as_new, request.path_params["id"], opt_any(body, "input")
+    )
+    return JSONResponse(result, status_code=201)
+
+
+async def wait_workflow(request: Request) -> Response:
+    """GET /api/v1/workflows/{id}/wait?timeout=S -> 200 WorkflowRecord (extension).
+
+    Answers as soon as the workflow is terminal, or with its current record after ``timeout``
+    seconds (default 30, at most 300). 404 if the workflow does not exist.
+    """
+    timeout_s = min(query_float(request, "timeout", DEFAULT_WAIT_S), MAX_WAIT_S)
+    state = api_state(request)
+    workflow_id = request.path_params["id"]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    with state.hub.subscribe(("workflow_terminal", workflow_id)) as sub:
+        while True:
+            record = await call(request, state.engine.get_workflow, workflow_id)
+            remaining = deadline - loop.time()
+            if record.get("status") in TERMINAL or remaining <= 0 or state.hub.closing:
+                return JSONResponse(record)
+            await sub.wait(remaining)

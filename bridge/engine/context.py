@@ -1,0 +1,83 @@
+"""The per-operation context every engine step receives: the open transaction, ``now``, the
+settings and the notifications to send after commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bridge.engine.notify import DASHBOARD_NAMES
+from bridge.engine.records import parse_json_text, to_json_text
+from bridge.engine.store.base import TERMINAL_STATUSES, Row, Tx
+
+_ABSENT: Any = object()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Tunables of the engine core.
+
+    Attributes:
+        dispatch_timeout_s: the workflow-task lease (``ASSAY_WF_DISPATCH_TIMEOUT_SECS``).
+        worker_dead_after_s: a worker silent this long is dead; its activities are retried.
+        batch_limit: how many due items of one kind a single ``run_due`` call handles.
+    """
+
+    dispatch_timeout_s: float = 30.0
+    worker_dead_after_s: float = 60.0
+    batch_limit: int = 500
+
+
+@dataclass
+class Op:
+    """One engine operation in progress: use it only inside its transaction."""
+
+    tx: Tx
+    now: float
+    settings: Settings
+    outbox: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def notify(self, kind: str, data: dict[str, Any]) -> None:
+        """Queue a notification for delivery after commit."""
+        self.outbox.append((kind, data))
+
+    def deadline(self, at: float) -> None:
+        """Queue a ``deadline`` notification."""
+        self.notify("deadline", {"at": at})
+
+    def event(self, workflow_id: str, event_type: str, payload: Any = None, *,
+              text: str | None | Any = _ABSENT) -> Row:
+        """Append a history event and queue its ``event`` notification(s).
+
+        Args:
+            payload: a Python value serialised as the payload (None means a NULL payload).
+            text: JSON text to store as it is, instead of ``payload``.
+        """
+        stored = text if text is not _ABSENT else (None if payload is None else to_json_text(payload))
+        row = self.tx.append_event(workflow_id, event_type, stored, self.now)
+        parsed = payload if text is _ABSENT else parse_json_text(stored)
+        self.notify("event", {"event_type": event_type, "workflow_id": workflow_id,
+                              "payload": parsed, "seq": row["seq"]})
+        alias = DASHBOARD_NAMES.get(event_type)
+        if alias:
+            self.notify("event", {"event_type": alias, "workflow_id": workflow_id,
+                                  "payload": parsed})
+        return row
+
+    def wake(self, wf: Row) -> None:
+        """Mark a non-terminal workflow dispatchable (engine-api §3.1) and tell pollers.
+
+        Idempotent, and works while a lease is held: the mark survives the release.
+        """
+        if wf["status"] in TERMINAL_STATUSES:
+            return
+        self.tx.update_workflow(wf["id"], {"needs_dispatch": 1})
+        wf["needs_dispatch"] = 1
+        if wf.get("dispatch_claimed_by") is None:
+            self.notify("workflow_task", {"queue": wf["task_queue"], "namespace": wf["namespace"],
+                                          "workflow_id": wf["id"]})
+
+
+def is_terminal(wf: Row) -> bool:
+    """True if the workflow row's status is final."""
+    return wf["status"] in TERMINAL_STATUSES

@@ -1,0 +1,321 @@
+"""The storage contract of the engine core: :class:`Store` and :class:`Tx`.
+
+The core (``bridge.engine.core``) never writes SQL. It opens one transaction per engine
+operation with :meth:`Store.transaction` and composes the row-level steps of :class:`Tx` inside
+it, so every operation commits or rolls back as a whole (compat-policy: "every operation is one
+transaction").
+
+Rules every store must keep (``tests/engine/store/test_contract.py`` checks them):
+
+* **Atomicity.** Everything done through one ``Tx`` commits together when the ``with`` block
+  ends normally and is rolled back when it raises.
+* **Write transactions are serialisable with respect to each other for the rows they touch.**
+  SQLite gets this from ``BEGIN IMMEDIATE`` (one writer at a time); PostgreSQL must lock the
+  rows it reads for update (``get_workflow(..., lock=True)``, ``FOR UPDATE SKIP LOCKED`` in the
+  claims).
+* **Claims are exclusive.** ``claim_workflow_task`` and ``claim_activity_task`` hand a given
+  row to at most one caller, even under concurrent callers in different threads or processes.
+* **Event seqs are dense and unique.** ``append_event`` assigns ``max(seq) + 1`` per workflow
+  inside the transaction; ``(workflow_id, seq)`` is UNIQUE in the schema.
+* **Values are opaque.** JSON columns (``input``, ``result``, ``payload``) are text chosen by the
+  core; stores never parse them.
+* **Rows are plain dicts** keyed by column name (engine-api §2.5 names); times are epoch floats.
+* **Stores never read a clock.** Every time comes in as an argument.
+* Driver errors are translated to :class:`~bridge.errors.StoreError` (``retryable=True`` for
+  lock and serialisation conflicts) or :class:`~bridge.errors.StoreUnavailableError` (disk full,
+  read-only database), always with the driver error as ``__cause__``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+Row = dict[str, Any]
+
+#: Workflow statuses that are final (engine-api §2.1).
+TERMINAL_STATUSES: tuple[str, ...] = ("COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT")
+
+#: Capabilities a store may declare in ``Store.capabilities``; tests skip only by capability.
+CAP_INSTANCE_LOCK = "instance_lock"
+
+
+class Store(Protocol):
+    """A database holding the engine's state."""
+
+    #: Names of optional features this store supports (see ``CAP_*``).
+    capabilities: frozenset[str]
+
+    def open(self) -> None:
+        """Connect and create or migrate the schema. Idempotent. Seeds namespace ``main``."""
+        ...
+
+    def close(self) -> None:
+        """Release every connection (and the instance lock if held). Idempotent."""
+        ...
+
+    def transaction(self, write: bool = False) -> AbstractContextManager[Tx]:
+        """Open one transaction and yield its :class:`Tx`.
+
+        Args:
+            write: True for a transaction that may write. Write transactions are serialised
+                against each other (see the module docstring); read transactions see a
+                consistent snapshot and never block writers for long.
+
+        Commits when the block ends normally; rolls back when it raises, then re-raises.
+        Transactions must not be nested on one thread.
+        """
+        ...
+
+    def acquire_instance_lock(self, instance_id: str, *, now: float, stale_after_s: float,
+                              pid: int | None = None) -> bool:
+        """Take the single-instance lock (capability ``instance_lock``).
+
+        Succeeds when nobody holds it, when ``instance_id`` already holds it, when the holder's
+        heartbeat is older than ``stale_after_s``, or when the holder's ``pid`` is a process that
+        no longer exists on this host. Returns False when a live instance holds it.
+        """
+        ...
+
+    def refresh_instance_lock(self, instance_id: str, *, now: float) -> bool:
+        """Refresh the lock heartbeat; False if ``instance_id`` no longer holds it."""
+        ...
+
+    def release_instance_lock(self, instance_id: str) -> None:
+        """Drop the lock if ``instance_id`` holds it. Idempotent."""
+        ...
+
+
+class Tx(Protocol):
+    """Row-level steps inside one open transaction. None of them commits."""
+
+    # -- workflows ---------------------------------------------------------------------------
+    def insert_workflow(self, row: Mapping[str, Any]) -> bool:
+        """Insert a workflow row. Returns False (and changes nothing) if the id exists."""
+        ...
+
+    def get_workflow(self, workflow_id: str, *, lock: bool = False) -> Row | None:
+        """The full workflow row (internal dispatch columns included), or None.
+
+        ``lock=True`` locks the row until the transaction ends (a no-op where write
+        transactions are already exclusive).
+        """
+        ...
+
+    def list_workflows(self, *, namespace: str, status: str | None, workflow_type: str | None,
+                       limit: int, offset: int) -> list[Row]:
+        """Workflows of a namespace, newest ``created_at`` first, optionally filtered."""
+        ...
+
+    def list_children(self, parent_id: str) -> list[Row]:
+        """Workflows whose ``parent_id`` is ``parent_id``, oldest first."""
+        ...
+
+    def update_workflow(self, workflow_id: str, fields: Mapping[str, Any]) -> None:
+        """Set the given columns of one workflow. Unknown column names raise ValueError."""
+        ...
+
+    def claim_workflow_task(self, *, queue: str, worker_id: str, now: float) -> Row | None:
+        """Atomically claim the dispatchable workflow on ``queue`` with the smallest updated_at.
+
+        Candidates: ``needs_dispatch = 1``, no lease, status not terminal. The claimed row gets
+        ``needs_dispatch = 0``, ``dispatch_claimed_by = worker_id``,
+        ``dispatch_last_heartbeat = now`` and is returned as it is after the claim. Exclusive:
+        two concurrent claims never return the same workflow.
+        """
+        ...
+
+    def expired_leases(self, cutoff: float, limit: int) -> list[Row]:
+        """Workflows holding a lease whose ``dispatch_last_heartbeat < cutoff``."""
+        ...
+
+    def oldest_lease_at(self) -> float | None:
+        """The smallest ``dispatch_last_heartbeat`` among held leases, or None."""
+        ...
+
+    # -- events ------------------------------------------------------------------------------
+    def append_event(self, workflow_id: str, event_type: str, payload: str | None,
+                     timestamp: float) -> Row:
+        """Append an event with seq ``max(seq) + 1`` (1 for the first) and return its row."""
+        ...
+
+    def list_events(self, workflow_id: str) -> list[Row]:
+        """Every event of a workflow ordered by seq, in one query."""
+        ...
+
+    # -- activities --------------------------------------------------------------------------
+    def insert_activity(self, row: Mapping[str, Any]) -> int | None:
+        """Insert an activity; return its new integer id, or None if (workflow_id, seq) exists.
+
+        Idempotent on (workflow_id, seq): a repeat changes nothing.
+        """
+        ...
+
+    def get_activity(self, activity_id: int, *, lock: bool = False) -> Row | None:
+        """One activity row, or None."""
+        ...
+
+    def update_activity(self, activity_id: int, fields: Mapping[str, Any]) -> None:
+        """Set the given columns of one activity. Unknown column names raise ValueError."""
+        ...
+
+    def list_activities(self, workflow_id: str, statuses: Sequence[str]) -> list[Row]:
+        """Activities of a workflow with one of ``statuses``, by seq."""
+        ...
+
+    def claim_activity_task(self, *, queue: str, worker_id: str, now: float) -> Row | None:
+        """Atomically claim the PENDING activity on ``queue`` with ``scheduled_at <= now``.
+
+        Oldest ``scheduled_at`` first (then id). Sets RUNNING, ``claimed_by``, ``started_at``,
+        clears ``last_heartbeat`` and sets ``timeout_at`` to the earlier of start-to-close and
+        heartbeat deadline. Exclusive like :meth:`claim_workflow_task`.
+        """
+        ...
+
+    def has_ready_activity(self, queue: str, now: float) -> bool:
+        """True if a PENDING activity on ``queue`` is claimable at ``now``. One index probe."""
+        ...
+
+    def timed_out_activities(self, now: float, limit: int) -> list[Row]:
+        """RUNNING activities whose ``timeout_at <= now``."""
+        ...
+
+    def activities_of_dead_workers(self, cutoff: float, limit: int) -> list[Row]:
+        """RUNNING activities claimed by a registered worker whose last heartbeat and whose own
+        last sign of life (``last_heartbeat`` or ``started_at``) are both older than ``cutoff``."""
+        ...
+
+    def activities_becoming_ready(self, after: float, now: float) -> list[Row]:
+        """PENDING activities with ``after < scheduled_at <= now`` (a backoff just ended)."""
+        ...
+
+    def next_activity_deadline(self, now: float) -> float | None:
+        """The earliest RUNNING ``timeout_at`` or future PENDING ``scheduled_at``, or None."""
+        ...
+
+    # -- timers ------------------------------------------------------------------------------
+    def insert_timer(self, workflow_id: str, seq: int, fire_at: float) -> int | None:
+        """Insert a timer; its id, or None if (workflow_id, seq) exists (idempotent)."""
+        ...
+
+    def take_due_timers(self, now: float, limit: int) -> list[Row]:
+        """Mark unfired timers with ``fire_at <= now`` fired and return them, oldest first."""
+        ...
+
+    def cancel_timers(self, workflow_id: str) -> int:
+        """Mark every unfired timer of the workflow fired (without an event). Returns count."""
+        ...
+
+    def next_timer_at(self) -> float | None:
+        """The earliest unfired ``fire_at``, or None."""
+        ...
+
+    # -- signals and replay markers ----------------------------------------------------------
+    def insert_signal(self, workflow_id: str, name: str, payload: str | None, now: float) -> None:
+        """Record a received signal."""
+        ...
+
+    def count_signals(self, workflow_id: str, name: str) -> int:
+        """How many signals named ``name`` the workflow has received."""
+        ...
+
+    def insert_signal_wait(self, workflow_id: str, name: str, signal_count: int) -> bool:
+        """Record a wait for signal ``name`` after ``signal_count`` arrivals; False if known."""
+        ...
+
+    def insert_side_effect(self, workflow_id: str, seq: int) -> bool:
+        """Record that side effect ``seq`` was recorded; False if it already was."""
+        ...
+
+    # -- schedules ---------------------------------------------------------------------------
+    def insert_schedule(self, row: Mapping[str, Any]) -> bool:
+        """Insert a schedule; False (nothing changed) if (namespace, name) exists."""
+        ...
+
+    def get_schedule(self, namespace: str, name: str) -> Row | None:
+        """One schedule, or None."""
+        ...
+
+    def list_schedules(self, namespace: str) -> list[Row]:
+        """Schedules of a namespace ordered by name."""
+        ...
+
+    def update_schedule(self, namespace: str, name: str, fields: Mapping[str, Any]) -> None:
+        """Set the given columns of one schedule."""
+        ...
+
+    def delete_schedule(self, namespace: str, name: str) -> bool:
+        """Delete one schedule; False if it did not exist."""
+        ...
+
+    def due_schedules(self, now: float, limit: int) -> list[Row]:
+        """Unpaused schedules with ``next_run_at <= now``, earliest first."""
+        ...
+
+    def next_schedule_at(self) -> float | None:
+        """The earliest ``next_run_at`` of an unpaused schedule, or None."""
+        ...
+
+    # -- namespaces, workers, queues, API keys ----------------------------------------------
+    def insert_namespace(self, name: str, now: float) -> bool:
+        """Create a namespace; False if it exists."""
+        ...
+
+    def list_namespaces(self) -> list[Row]:
+        """``[{name, created_at}]`` ordered by name."""
+        ...
+
+    def delete_namespace(self, name: str) -> bool:
+        """Delete the namespace row only; False if it did not exist."""
+        ...
+
+    def namespace_stats(self, name: str) -> Row:
+        """Counts: total_workflows, running, pending, completed, failed, schedules, workers."""
+        ...
+
+    def insert_worker(self, row: Mapping[str, Any]) -> None:
+        """Insert (or replace) a worker row."""
+        ...
+
+    def touch_worker(self, worker_id: str, now: float) -> bool:
+        """Set ``last_heartbeat = now``; False if the worker is unknown."""
+        ...
+
+    def list_workers(self, namespace: str) -> list[Row]:
+        """Workers of a namespace ordered by ``registered_at``."""
+        ...
+
+    def dead_workers(self, cutoff: float) -> list[str]:
+        """Ids of workers whose ``last_heartbeat < cutoff``."""
+        ...
+
+    def delete_workers(self, worker_ids: Sequence[str]) -> None:
+        """Delete worker rows."""
+        ...
+
+    def oldest_worker_heartbeat(self) -> float | None:
+        """The smallest worker ``last_heartbeat``, or None."""
+        ...
+
+    def queue_stats(self, namespace: str) -> list[Row]:
+        """``[{queue, pending_activities, running_activities, workers}]`` sorted by queue."""
+        ...
+
+    def insert_api_key(self, key_hash: str, prefix: str, label: str | None, now: float) -> None:
+        """Store an API key's hash."""
+        ...
+
+    def list_api_keys(self) -> list[Row]:
+        """``[{prefix, label, created_at}]`` oldest first."""
+        ...
+
+    def api_key_hashes(self, prefix: str) -> list[str]:
+        """Stored hashes of the keys with this display prefix."""
+        ...
+
+
+def iter_chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    """Split ``items`` into slices of at most ``size`` (for IN lists with bound parameters)."""
+    for i in range(0, len(items), size):
+        yield items[i:i + size]

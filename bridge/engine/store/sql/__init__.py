@@ -1,0 +1,1 @@
+"""SQL schema files of the engine stores (package data, read with importlib.resources)."""

@@ -1,0 +1,221 @@
+"""The SQLite engine store (stdlib :mod:`sqlite3`).
+
+Connections and durability:
+
+* File databases get one connection per thread (created on first use, all closed by
+  :meth:`SQLiteStore.close`), in WAL mode with ``synchronous=NORMAL``: a commit is durable
+  against a process crash; a power loss may drop the last few commits but never corrupts the
+  database. That is SQLite's recommended setting for WAL and what a workflow engine on one
+  host needs; pass ``synchronous="FULL"`` for power-loss durability at some write cost.
+* ``busy_timeout`` (default 5 s) makes a writer wait for another instead of failing at once.
+* Write transactions start with ``BEGIN IMMEDIATE``: one writer at a time, so read-then-write
+  steps inside a transaction cannot race (this is what makes the claims exclusive).
+* ``:memory:`` databases use one shared connection behind a lock (each sqlite3 connection to
+  ``:memory:`` would otherwise be its own empty database).
+
+The row-level queries live in :mod:`bridge.engine.store.sqlite_tx`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from importlib import resources
+from typing import Any
+
+from bridge.engine.store.base import CAP_INSTANCE_LOCK
+from bridge.engine.store.sqlite_tx import SQLiteTx
+from bridge.errors import StoreError, StoreUnavailableError
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+_UNAVAILABLE = {"SQLITE_FULL", "SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_IOERR",
+                "SQLITE_READONLY_DBMOVED", "SQLITE_IOERR_WRITE"}
+_RETRYABLE = {"SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_BUSY_SNAPSHOT"}
+
+
+def translate_error(exc: sqlite3.Error) -> Exception:
+    """Map a sqlite3 error to StoreError / StoreUnavailableError (the one translation point)."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    if name in _UNAVAILABLE or name.startswith("SQLITE_READONLY") or name.startswith("SQLITE_IOERR"):
+        return StoreUnavailableError(f"database unavailable: {exc}")
+    retryable = name in _RETRYABLE or "locked" in str(exc)
+    return StoreError(f"sqlite: {exc}", retryable=retryable)
+
+
+class SQLiteStore:
+    """An engine store in one SQLite database file (or in memory).
+
+    Args:
+        path: the database file, or ``":memory:"``.
+        busy_timeout_s: how long a writer waits for the write lock.
+        synchronous: the ``PRAGMA synchronous`` level for file databases.
+    """
+
+    capabilities: frozenset[str] = frozenset({CAP_INSTANCE_LOCK})
+
+    def __init__(self, path: str, *, busy_timeout_s: float = 5.0, synchronous: str = "NORMAL") -> None:
+        self.path = path
+        self._memory = path in (":memory:", "")
+        self._busy_ms = int(busy_timeout_s * 1000)
+        self._synchronous = synchronous
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        self._shared: sqlite3.Connection | None = None
+        self._shared_lock = threading.RLock()
+        self._opened = False
+        self._lock_holder: str | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def open(self) -> None:
+        """Connect, create the schema if missing and seed namespace ``main``. Idempotent."""
+        if self._opened:
+            return
+        if not self._memory:
+            directory = os.path.dirname(os.path.abspath(self.path))
+            if not os.path.isdir(directory):
+                raise StoreUnavailableError(f"directory of {self.path} does not exist")
+        schema = resources.files("bridge.engine.store.sql").joinpath("sqlite_schema.sql").read_text()
+        try:
+            conn = self._connection()
+            with self._guard():
+                conn.executescript(schema)
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                conn.execute("INSERT OR IGNORE INTO namespaces (name, created_at) VALUES ('main', 0)")
+        except sqlite3.Error as exc:
+            raise translate_error(exc) from exc
+        self._opened = True
+        logger.debug("opened sqlite store %s", self.path)
+
+    def close(self) -> None:
+        """Release the instance lock if held and close every connection. Idempotent."""
+        if self._lock_holder is not None:
+            try:
+                self.release_instance_lock(self._lock_holder)
+            except Exception:  # closing must go on; the lock goes stale and is taken over
+                logger.warning("could not release the engine lock", exc_info=True)
+        with self._all_lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            try:
+                conn.close()
+            except sqlite3.Error:
+                logger.debug("closing a connection failed", exc_info=True)
+        self._shared = None
+        self._local = threading.local()
+        self._opened = False
+
+    def _new_connection(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path or ":memory:", isolation_level=None,
+                               check_same_thread=False, timeout=self._busy_ms / 1000)
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        if not self._memory:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+        with self._all_lock:
+            self._all.append(conn)
+        return conn
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._memory:
+            if self._shared is None:
+                self._shared = self._new_connection()
+            return self._shared
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._new_connection()
+            self._local.conn = conn
+        return conn
+
+    def _guard(self) -> Any:
+        return self._shared_lock if self._memory else nullcontext()
+
+    # -- transactions ------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self, write: bool = False) -> Iterator[SQLiteTx]:
+        """One transaction; ``BEGIN IMMEDIATE`` when ``write``. See :class:`~.base.Store`."""
+        if not self._opened:
+            raise StoreError("store is not open")
+        with self._guard():
+            try:
+                conn = self._connection()
+                if conn.in_transaction:
+                    raise StoreError("nested transactions are not supported")
+                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            except sqlite3.Error as exc:
+                raise translate_error(exc) from exc
+            try:
+                yield SQLiteTx(conn)
+            except BaseException as exc:
+                if conn.in_transaction:
+                    try:
+                        conn.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        logger.warning("rollback failed", exc_info=True)
+                if isinstance(exc, sqlite3.Error):
+                    raise translate_error(exc) from exc
+                raise
+            else:
+                try:
+                    conn.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise translate_error(exc) from exc
+
+    # -- single-instance lock (engine-api §2.5 engine_lock, compat-policy) --------------------
+    def acquire_instance_lock(self, instance_id: str, *, now: float, stale_after_s: float,
+                              pid: int | None = None) -> bool:
+        """Take the engine lock; see :meth:`~.base.Store.acquire_instance_lock`."""
+        host = socket.gethostname()
+        with self.transaction(write=True) as tx:
+            row = tx.conn.execute("SELECT * FROM engine_lock WHERE id = 1").fetchone()
+            if row is not None and row["instance_id"] != instance_id:
+                stale = now - row["last_heartbeat"] > stale_after_s
+                dead = row["hostname"] == host and row["pid"] is not None and not _pid_alive(row["pid"])
+                if not (stale or dead):
+                    return False
+                logger.warning("taking over the engine lock of instance %s (%s)",
+                               row["instance_id"], "stale" if stale else "dead process")
+            tx.conn.execute(
+                "INSERT OR REPLACE INTO engine_lock (id, instance_id, pid, hostname, started_at, "
+                "last_heartbeat) VALUES (1, ?, ?, ?, ?, ?)", (instance_id, pid, host, now, now))
+        self._lock_holder = instance_id
+        return True
+
+    def refresh_instance_lock(self, instance_id: str, *, now: float) -> bool:
+        """Refresh the lock heartbeat; False if another instance took it over."""
+        with self.transaction(write=True) as tx:
+            cur = tx.conn.execute("UPDATE engine_lock SET last_heartbeat = ? WHERE id = 1 AND "
+                                  "instance_id = ?", (now, instance_id))
+            return cur.rowcount == 1
+
+    def release_instance_lock(self, instance_id: str) -> None:
+        """Delete the lock row if ``instance_id`` holds it."""
+        with self.transaction(write=True) as tx:
+            tx.conn.execute("DELETE FROM engine_lock WHERE id = 1 AND instance_id = ?", (instance_id,))
+        if self._lock_holder == instance_id:
+            self._lock_holder = None
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return True
+    return True
