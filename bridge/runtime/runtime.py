@@ -16,7 +16,14 @@ from typing import Any
 from bridge.errors import LuaMemoryLimitError, LuaScriptError
 from bridge.globals.args import LuaCallError
 from bridge.runtime import convert, loader
-from bridge.runtime.lua import LuaError, LuaMemoryError, LuaTable, new_state, split_position
+from bridge.runtime.lua import (
+    LuaError,
+    LuaFunction,
+    LuaMemoryError,
+    LuaTable,
+    new_state,
+    split_position,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -153,7 +160,9 @@ class Runtime:
 
     def set_global(self, name: str, value: Any) -> None:
         """Set a Lua global; Python callables become Lua functions, dicts become tables."""
-        if isinstance(value, dict):
+        if isinstance(value, (LuaTable, LuaFunction)):
+            pass
+        elif isinstance(value, dict):
             value = self.table(value)
         elif callable(value):
             value = self.function(value)

@@ -56,8 +56,15 @@ def install_engine_hooks(
     stop_event: threading.Event,
     *,
     on_activity_task: Callable[[Any], None] | None = None,
+    on_registered: Callable[[], None] | None = None,
 ) -> None:
-    """Arrange for ``require("assay.workflow")`` in ``rt`` to return the hooked module."""
+    """Arrange for ``require("assay.workflow")`` in ``rt`` to return the hooked module.
+
+    Args:
+        stop_event: once set, the poll loop ends at its next turn (:class:`WorkerStopped`).
+        on_activity_task: called with each activity task table before it runs.
+        on_registered: called once the worker's ``/workers/register`` call succeeded.
+    """
 
     def hook(module: Any) -> None:
         original_api = module[b"_api"]
@@ -73,6 +80,9 @@ def install_engine_hooks(
                 try:
                     resp = original_api(method, path, body)
                     connected["ok"] = True
+                    if on_registered is not None and path == b"/workers/register" \
+                            and resp[b"status"] == 200:
+                        on_registered()
                     return resp
                 except HttpTransportError as exc:
                     now = time.monotonic()

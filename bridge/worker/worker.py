@@ -146,7 +146,7 @@ class Worker:
             raise RuntimeError("worker already started")
         self._stop.clear()
         for i in range(self.concurrency):
-            t = threading.Thread(target=self._serve, name=f"assay-worker-{i}", daemon=True)
+            t = threading.Thread(target=self._serve, args=(i,), name=f"assay-worker-{i}", daemon=True)
             self._threads.append(t)
             t.start()
 
@@ -177,8 +177,14 @@ class Worker:
                 script_dir=self._script_dir(),
                 log_stderr=self.log_stderr,
             )
+            rt.stop_event = self._stop  # an idle loop's sleep between polls ends on stop
             handlers = PythonHandlers(rt)
-            install_engine_hooks(rt, self._stop, on_activity_task=handlers.note_activity_task)
+            install_engine_hooks(
+                rt,
+                self._stop,
+                on_activity_task=handlers.note_activity_task,
+                on_registered=self._note_registered,
+            )
             module = rt.require("assay.workflow")
             listen_opts = self._load_scripts(rt, module)
             for name, wf in self._workflows.items():
@@ -192,7 +198,6 @@ class Worker:
             identity = self.identity or listen_opts.get("identity")
             if identity:
                 opts["identity"] = identity
-            self._note_registration(rt, module)
             rt.call(module[b"listen"], rt.to_lua(opts))
         except WorkerStopped:
             logger.info("worker loop %d stopped", index)
@@ -232,21 +237,8 @@ class Worker:
             module[b"listen"], module[b"connect"] = real_listen, real_connect
         return recorded
 
-    def _note_registration(self, rt: Runtime, module: Any) -> None:
-        # workflow.lua logs "Registered as worker ..." right after registering; count loops
-        # when their first poll happens instead, via the heartbeat that starts each turn.
-        original_api = module[b"_api"]
-        done = {"v": False}
-
-        def api(method: Any, path: Any, body: Any = None) -> Any:
-            resp = original_api(method, path, body)
-            if not done["v"] and path == b"/workers/heartbeat":
-                done["v"] = True
-                with self._lock:
-                    self._registered_count += 1
-                    if self._registered_count >= self.concurrency:
-                        self._registered.set()
-                module[b"_api"] = original_api
-            return resp
-
-        module[b"_api"] = rt.function(api)
+    def _note_registered(self) -> None:
+        with self._lock:
+            self._registered_count += 1
+            if self._registered_count >= self.concurrency:
+                self._registered.set()
