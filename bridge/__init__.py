@@ -25,9 +25,20 @@ from bridge.errors import (
 
 __version__ = "0.1.0"
 
+from bridge.client import Client  # noqa: E402 - after __version__, which the CLI reads
+from bridge.runtime.runtime import Runtime  # noqa: E402
+from bridge.worker import ActivityContext, Worker, WorkflowCancelled, WorkflowContext  # noqa: E402
+
 __all__ = [
     # version
     "__version__",
+    # the bridge
+    "ActivityContext",
+    "Client",
+    "Runtime",
+    "Worker",
+    "WorkflowCancelled",
+    "WorkflowContext",
     # errors
     "ActivityFailedError",
     "ApplicationError",
