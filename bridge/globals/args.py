@@ -6,8 +6,10 @@ A Python exception raised from a global reaches Lua as an error value whose ``to
 
 from __future__ import annotations
 
+import unicodedata
 from typing import TYPE_CHECKING, Any
 
+from bridge.runtime.convert import utf8_error_text
 from bridge.runtime.lua import LuaTable, lua_type
 
 if TYPE_CHECKING:
@@ -42,7 +44,7 @@ def to_str(rt: Runtime, value: Any, argn: int = 1) -> str:
         except UnicodeDecodeError as exc:
             raise LuaCallError(
                 f"bad argument #{argn}: error converting Lua string to String "
-                f"(invalid utf-8 sequence of 1 bytes from index {exc.start})"
+                f"({utf8_error_text(exc)})"
             ) from None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return rt.tostring(value)
@@ -69,3 +71,38 @@ def to_number(value: Any, argn: int = 1) -> float:
 def is_table(value: Any) -> bool:
     """Whether a value from Lua is a table."""
     return type(value) is LuaTable
+
+
+def rust_debug_str(text: str) -> str:
+    """``text`` quoted and escaped the way Rust's ``{:?}`` prints a ``str``."""
+    out = ['"']
+    for ch in text:
+        esc = _DEBUG_ESCAPES.get(ch)
+        if esc is not None:
+            out.append(esc)
+        elif unicodedata.category(ch) in _UNPRINTABLE:
+            out.append(f"\\u{{{ord(ch):x}}}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+_DEBUG_ESCAPES = {"\t": "\\t", "\r": "\\r", "\n": "\\n", "\\": "\\\\", '"': '\\"', "\0": "\\0"}
+_UNPRINTABLE = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+
+
+def optional_bool(value: Any, message: str) -> bool:
+    """A boolean-or-nil argument; anything else raises ``message``."""
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    raise LuaCallError(message)
+
+
+def lua_bytes(rt: Runtime, value: Any, argn: int = 1) -> bytes:
+    """A string argument as raw bytes (binary-safe); numbers use Lua's ``tostring``."""
+    if isinstance(value, bytes):
+        return value
+    return to_str(rt, value, argn).encode()

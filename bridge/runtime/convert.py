@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from decimal import Decimal
 from typing import Any
 
 from bridge.runtime.lua import LuaTable, lua_type
@@ -103,11 +104,11 @@ def _is_array(items: list[tuple[Any, Any]]) -> bool:
 def _key_text(k: Any) -> str:
     t = type(k)
     if t is bytes:
-        return k.decode("utf-8", "replace")
+        return _utf8(k)
     if t is int:
         return str(k)
     if t is float:
-        return _float_key(k)
+        return rust_float_display(k)
     raise ConversionError(f"unsupported table key type: {_lua_type_name(k)}")
 
 
@@ -143,16 +144,68 @@ def format_float(x: float) -> str:
     return f"{mant}e{'+' if exp > 0 else '-'}{abs(exp)}"
 
 
-def _float_key(x: float) -> str:
-    """Rust Display of a float: shortest digits, never an exponent."""
-    if x == int(x) and abs(x) < 1e16:
-        return str(int(x))
+def rust_float_display(x: float) -> str:
+    """Rust's ``Display`` of an f64: shortest digits, never an exponent (``5.0`` -> ``5``)."""
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    if x == 0:
+        return "-0" if math.copysign(1.0, x) < 0 else "0"
     r = repr(x)
-    if "e" not in r:
-        return r
-    from decimal import Decimal
+    if "e" in r:
+        r = format(Decimal(r), "f")
+    if r.endswith(".0"):
+        r = r[:-2]
+    return r
 
-    return format(Decimal(r), "f")
+
+def to_json_value(value: Any) -> Any:
+    """A Lua value as the plain Python value assay's JSON model gives it (lua-globals §4).
+
+    Tables follow the array rule (an empty table is ``[]``), strings must be UTF-8, floats
+    must be finite; the result feeds yaml/toml encoders. Raises :class:`ConversionError`
+    with assay's messages.
+    """
+    return _json_value(value, 0)
+
+
+def _json_value(v: Any, depth: int) -> Any:
+    t = type(v)
+    if t is bytes:
+        return _utf8(v)
+    if v is None or t is bool or t is int:
+        return v
+    if t is float:
+        if math.isnan(v) or math.isinf(v):
+            format_float(v)  # raises assay's message
+        return v
+    if t is LuaTable:
+        if depth > 500:
+            raise ConversionError("recursion limit exceeded while encoding JSON (cyclic table?)")
+        items = list(v.items())
+        if _is_array(items):
+            items.sort(key=_first)
+            return [_json_value(item, depth + 1) for _, item in items]
+        keyed = sorted(((_key_text(k), item) for k, item in items), key=_first)
+        return {k: _json_value(item, depth + 1) for k, item in keyed}
+    if t is str:
+        return v
+    raise ConversionError(f"unsupported Lua type for JSON: {_lua_type_name(v)}")
+
+
+def _utf8(b: bytes) -> str:
+    try:
+        return b.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConversionError(f"error converting Lua string to &str ({utf8_error_text(exc)})") from None
+
+
+def utf8_error_text(exc: UnicodeDecodeError) -> str:
+    """Rust's ``Utf8Error`` Display for the same failure."""
+    if exc.reason == "unexpected end of data":
+        return f"incomplete utf-8 byte sequence from index {exc.start}"
+    return f"invalid utf-8 sequence of {exc.end - exc.start} bytes from index {exc.start}"
 
 
 def encode_json(value: Any) -> str:
@@ -165,13 +218,7 @@ def encode_json(value: Any) -> str:
 def _encode(v: Any, out: list[str], depth: int) -> None:
     t = type(v)
     if t is bytes:
-        try:
-            s = v.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ConversionError(
-                f"error converting Lua string to &str (invalid utf-8 sequence of 1 bytes from index {exc.start})"
-            ) from None
-        out.append(_encode_str(s))
+        out.append(_encode_str(_utf8(v)))
     elif v is None:
         out.append("null")
     elif v is True:

@@ -1,0 +1,131 @@
+"""``yaml.parse`` / ``yaml.encode`` through assay's JSON value model (lua-globals §3.3, §4).
+
+Parsing follows the YAML 1.2 core schema like assay's serde_yml: ``yes``/``on`` and
+timestamps stay strings, ``010`` is decimal 10, ``0o10`` octal, ``0x10`` hex. Only one
+document is accepted; ``.nan``/``.inf`` become nil (JSON cannot hold them); ``null`` makes a
+key absent. Scalar mapping keys are turned into strings. Encoding sorts keys, writes an
+empty table as ``[]``, puts no ``---`` in front and does not indent sequences inside
+mappings. Errors read ``yaml.parse: <msg>`` / ``yaml.encode: <msg>``; the message text is
+PyYAML's.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import TYPE_CHECKING, Any
+
+import yaml as _yaml
+
+from bridge.globals.args import LuaCallError, to_str
+from bridge.runtime import convert
+
+if TYPE_CHECKING:
+    from bridge.runtime.runtime import Runtime
+
+
+class CoreSchemaLoader(_yaml.SafeLoader):
+    """PyYAML's safe loader with the YAML 1.2 core schema instead of 1.1's resolvers."""
+
+
+CoreSchemaLoader.yaml_implicit_resolvers = {}
+_CORE_RESOLVERS: list[tuple[str, str, str]] = [
+    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", "~nN\0"),
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("tag:yaml.org,2002:int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
+    (
+        "tag:yaml.org,2002:float",
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        "-+.0123456789",
+    ),
+]
+for _tag, _regexp, _first in _CORE_RESOLVERS:
+    CoreSchemaLoader.add_implicit_resolver(_tag, re.compile(_regexp), list(_first))
+
+
+def _construct_int(loader: CoreSchemaLoader, node: _yaml.ScalarNode) -> int:
+    text = loader.construct_scalar(node)
+    assert isinstance(text, str)
+    if text.startswith("0o"):
+        return int(text[2:], 8)
+    if text.startswith("0x"):
+        return int(text[2:], 16)
+    return int(text, 10)
+
+
+def _construct_float(loader: CoreSchemaLoader, node: _yaml.ScalarNode) -> float:
+    text = str(loader.construct_scalar(node)).lower()
+    if text.endswith(".inf"):
+        return -math.inf if text.startswith("-") else math.inf
+    if text == ".nan":
+        return math.nan
+    return float(text)
+
+
+CoreSchemaLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+CoreSchemaLoader.add_constructor("tag:yaml.org,2002:float", _construct_float)
+
+
+def json_model(value: Any) -> Any:
+    """A parsed YAML value reduced to what JSON can hold (non-finite floats -> None)."""
+    t = type(value)
+    if t is dict:
+        return {_key(k): json_model(v) for k, v in value.items()}
+    if t is list:
+        return [json_model(v) for v in value]
+    if t is float and not math.isfinite(value):
+        return None
+    if value is None or t in (str, int, float, bool):
+        return value
+    if t is bytes:  # !!binary
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def _key(k: Any) -> str:
+    if isinstance(k, str):
+        return k
+    if isinstance(k, bool):
+        return "true" if k else "false"
+    if k is None:
+        return "null"
+    if isinstance(k, (int, float)):
+        return str(k)
+    raise ValueError("mapping keys must be scalars")
+
+
+def parse_text(text: str) -> Any:
+    """Parse one YAML document into JSON-model Python values; ``ValueError`` on failure."""
+    try:
+        return json_model(_yaml.load(text, Loader=CoreSchemaLoader))  # noqa: S506 - safe loader subclass
+    except _yaml.YAMLError as exc:
+        raise ValueError(" ".join(str(exc).split())) from None
+    except RecursionError:
+        raise ValueError("recursion limit exceeded") from None
+
+
+def encode_value(value: Any) -> str:
+    """YAML text for a JSON-model value: sorted keys, block style, no document marker."""
+    return _yaml.dump(
+        value, Dumper=_yaml.SafeDumper, sort_keys=True, default_flow_style=False, allow_unicode=True, width=2**31 - 1
+    )
+
+
+def install(rt: Runtime) -> None:
+    """Install the ``yaml`` global."""
+
+    def parse(s: Any = None, *_ignored: Any) -> Any:
+        text = to_str(rt, s)
+        try:
+            return rt.to_lua(parse_text(text))
+        except ValueError as exc:
+            raise LuaCallError(f"yaml.parse: {exc}") from None
+
+    def encode(v: Any = None, *_ignored: Any) -> bytes:
+        try:
+            return encode_value(convert.to_json_value(v)).encode()
+        except (convert.ConversionError, _yaml.YAMLError) as exc:
+            raise LuaCallError(f"yaml.encode: {exc}") from None
+
+    rt.set_global("yaml", {"parse": parse, "encode": encode})
