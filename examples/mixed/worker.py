@@ -1,0 +1,37 @@
+"""Python half of the mixed example: one worker serving Lua and Python handlers.
+
+    assay-bridge serve &                      # the engine, SQLite in ./assay-workflow.db
+    python examples/mixed/worker.py &         # this worker
+    python examples/mixed/start.py            # start an OrderPipeline and print its result
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from bridge import ActivityContext, Worker, WorkflowContext
+
+worker = Worker(os.environ.get("ASSAY_ENGINE_URL", "http://127.0.0.1:8080"), queue="default")
+
+
+@worker.activity("score")
+def score(ctx: ActivityContext, input: dict[str, Any]) -> dict[str, Any]:
+    """A Python activity (this is where numpy, pandas or a model would go)."""
+    words = input["text"].split()
+    return {"score": sum(len(w) for w in words) / max(len(words), 1)}
+
+
+@worker.workflow("Review")
+def review(ctx: WorkflowContext, input: dict[str, Any]) -> dict[str, Any]:
+    """A Python workflow that calls a Lua activity."""
+    verdict = "accept" if input["score"] >= 4 else "reject"
+    shouted = ctx.execute_activity("shout", {"text": f"{verdict} {input['text']}"})
+    return {"verdict": verdict, "message": shouted["text"]}
+
+
+worker.load_lua(Path(__file__).with_name("workflows.lua"))
+
+if __name__ == "__main__":
+    worker.run()
