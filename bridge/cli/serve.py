@@ -1,0 +1,192 @@
+"""``assay-bridge serve``: run the workflow engine (assay v0.11.2's HTTP API on SQLite).
+
+Also ``assay-bridge serve create-api-key`` and ``assay-bridge serve list-api-keys``, which work on
+the same backend without starting a server. Every flag names the environment variable it
+overrides; :mod:`bridge.engine.config` is the only reader of those variables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Any
+
+from bridge.engine.config import DEFAULT_BACKEND_URL, MAX_POLL_WAIT_S, ServerSettings
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``serve`` subcommand (and its key-management subcommands) to ``subparsers``."""
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the workflow engine (assay's HTTP API) on SQLite",
+        description=(
+            "Run the workflow engine: assay v0.11.2's HTTP API under /api/v1, backed by SQLite. "
+            "The unchanged assay Lua client (require('assay.workflow')) and the bridge's workers "
+            "talk to it. Stop it with Ctrl+C or SIGTERM: in-flight requests finish and the "
+            "store is closed cleanly."
+        ),
+    )
+    _add_backend(parser)
+    parser.add_argument(
+        "--host",
+        help="address to bind; use 0.0.0.0 to accept remote clients "
+        "[env ASSAY_BRIDGE_HOST; default 127.0.0.1]",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        help="TCP port; 0 picks a free one (see --port-file) [env ASSAY_BRIDGE_PORT; default 8080]",
+    )
+    parser.add_argument(
+        "--port-file",
+        metavar="PATH",
+        help="once listening, write the bound port to PATH (for tools and tests using --port 0)",
+    )
+    parser.add_argument(
+        "--poll-wait-secs",
+        type=float,
+        metavar="SECONDS",
+        help="how long an idle workflow-task poll is held open waiting for work; 0 answers at "
+        f"once like assay; at most {MAX_POLL_WAIT_S:g} [env ASSAY_BRIDGE_POLL_WAIT_SECS; default 5]",
+    )
+    parser.add_argument(
+        "--dispatch-timeout-secs",
+        type=float,
+        metavar="SECONDS",
+        help="workflow-task lease: a worker that holds a task longer loses it "
+        "[env ASSAY_WF_DISPATCH_TIMEOUT_SECS; default 30]",
+    )
+    parser.add_argument(
+        "--auth-api-key",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="require 'Authorization: Bearer <api key>' on /api/v1 (health, version and "
+        "openapi.json stay open); mint keys with 'serve create-api-key' "
+        "[env ASSAY_BRIDGE_AUTH_API_KEY; default off]",
+    )
+    parser.add_argument(
+        "--max-body-bytes",
+        type=int,
+        metavar="BYTES",
+        help="request bodies larger than this get 413 [default 2097152, like assay]",
+    )
+    parser.add_argument(
+        "--engine-threads",
+        type=int,
+        metavar="N",
+        help="how many engine calls may run at once [default 8]",
+    )
+    parser.add_argument(
+        "--log-level", choices=LOG_LEVELS, default="info", help="log verbosity [default info]"
+    )
+    parser.add_argument(
+        "--access-log", action="store_true", help="log every HTTP request (noisy with workers)"
+    )
+    parser.set_defaults(func=run_serve)
+
+    keys = parser.add_subparsers(
+        dest="serve_command", metavar="{create-api-key,list-api-keys}", required=False
+    )
+    create = keys.add_parser(
+        "create-api-key",
+        help="mint an API key and print it once (only its SHA-256 is stored)",
+        description="Mint an API key in the backend's api_keys table and print it. The key "
+        "is shown only now; the engine keeps only its SHA-256, as assay does.",
+    )
+    _add_backend(create, nested=True)
+    create.add_argument("--label", help="a note stored with the key (who or what uses it)")
+    create.set_defaults(func=run_create_api_key)
+    listing = keys.add_parser(
+        "list-api-keys",
+        help="list API keys (prefix, label, creation time; never the key)",
+    )
+    _add_backend(listing, nested=True)
+    listing.set_defaults(func=run_list_api_keys)
+
+
+def _add_backend(parser: argparse.ArgumentParser, *, nested: bool = False) -> None:
+    # In a key subcommand the default is SUPPRESS, so `serve --backend X create-api-key` keeps X.
+    parser.add_argument(
+        "--backend",
+        metavar="URL",
+        default=argparse.SUPPRESS if nested else None,
+        help="engine store, e.g. sqlite:///path/to/engine.db or sqlite:///:memory: "
+        f"[env DATABASE_URL; default {DEFAULT_BACKEND_URL}]",
+    )
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper()),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if level != "debug":  # our own startup line names the URL; uvicorn's lifecycle chatter is debug
+        logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
+
+
+def settings_from_args(args: argparse.Namespace) -> ServerSettings:
+    """Fold flags over the environment into :class:`ServerSettings`.
+
+    Raises:
+        ConfigError: a flag or variable is invalid.
+    """
+    return ServerSettings.from_env(
+        backend_url=getattr(args, "backend", None),
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+        poll_wait_s=getattr(args, "poll_wait_secs", None),
+        dispatch_timeout_s=getattr(args, "dispatch_timeout_secs", None),
+        auth_api_key=getattr(args, "auth_api_key", None),
+        max_body_bytes=getattr(args, "max_body_bytes", None),
+        engine_threads=getattr(args, "engine_threads", None),
+    )
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """Run the engine until SIGINT/SIGTERM; 0 on a clean stop."""
+    settings = settings_from_args(args)
+    _configure_logging(args.log_level)
+    from bridge.engine.server import EngineService, InstanceLockError  # loaded only here
+    from bridge.errors import StoreError
+
+    service = EngineService(settings, port_file=args.port_file, access_log=args.access_log)
+    try:
+        return service.run()
+    except (InstanceLockError, StoreError) as exc:
+        logging.getLogger("bridge.engine.server").error("cannot serve: %s", exc)
+        return 1
+
+
+def _open_engine(args: argparse.Namespace) -> Any:
+    from bridge.engine.api.notify import Hub
+    from bridge.engine.server import open_engine
+
+    return open_engine(ServerSettings.from_env(backend_url=getattr(args, "backend", None)), Hub())
+
+
+def run_create_api_key(args: argparse.Namespace) -> int:
+    """Mint an API key, print it on stdout; 0 on success."""
+    engine = _open_engine(args)
+    try:
+        key = engine.create_api_key(label=args.label)
+    finally:
+        engine.close()
+    print(key)
+    print("store this key now: it cannot be shown again", file=sys.stderr)
+    return 0
+
+
+def run_list_api_keys(args: argparse.Namespace) -> int:
+    """Print one line per API key: prefix, created_at, label."""
+    engine = _open_engine(args)
+    try:
+        keys = engine.list_api_keys()
+    finally:
+        engine.close()
+    for row in keys:
+        print(f"{row['prefix']}\t{row['created_at']}\t{row.get('label') or ''}")
+    return 0
