@@ -1,0 +1,324 @@
+"""The store contract of ``bridge.engine.store.base``, run against every backend."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from bridge.engine.store.base import CAP_INSTANCE_LOCK, Store, Tx
+from bridge.errors import StoreError
+
+T0 = 1_700_000_000.0
+
+
+def wf_row(wid: str, **over: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "id": wid, "namespace": "main", "run_id": f"run-{wid}", "workflow_type": "T",
+        "task_queue": "q", "status": "PENDING", "input": None, "created_at": T0,
+        "updated_at": T0, "needs_dispatch": 1}
+    row.update(over)
+    return row
+
+
+def act_row(wid: str, seq: int, **over: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {"workflow_id": wid, "seq": seq, "name": "a", "task_queue": "q",
+                           "status": "PENDING", "scheduled_at": T0}
+    row.update(over)
+    return row
+
+
+def add_workflow(store: Store, wid: str, **over: Any) -> None:
+    with store.transaction(write=True) as tx:
+        assert tx.insert_workflow(wf_row(wid, **over))
+
+
+def test_open_is_idempotent_and_seeds_main(store: Store) -> None:
+    store.open()
+    with store.transaction() as tx:
+        assert [n["name"] for n in tx.list_namespaces()] == ["main"]
+
+
+def test_transaction_commits_on_success_and_rolls_back_on_error(store: Store) -> None:
+    add_workflow(store, "kept")
+    with pytest.raises(RuntimeError):
+        with store.transaction(write=True) as tx:
+            tx.insert_workflow(wf_row("lost"))
+            tx.append_event("kept", "X", None, T0)
+            raise RuntimeError("boom")
+    with store.transaction() as tx:
+        assert tx.get_workflow("kept") is not None
+        assert tx.get_workflow("lost") is None
+        assert tx.list_events("kept") == []
+
+
+def test_insert_workflow_refuses_a_duplicate_id(store: Store) -> None:
+    add_workflow(store, "w")
+    with store.transaction(write=True) as tx:
+        assert tx.insert_workflow(wf_row("w", workflow_type="Other")) is False
+        got = tx.get_workflow("w")
+        assert got is not None and got["workflow_type"] == "T"
+
+
+def test_update_with_unknown_column_raises(store: Store) -> None:
+    add_workflow(store, "w")
+    with pytest.raises(ValueError):
+        with store.transaction(write=True) as tx:
+            tx.update_workflow("w", {"nope": 1})
+
+
+def test_event_seqs_are_dense_per_workflow(store: Store) -> None:
+    add_workflow(store, "a")
+    add_workflow(store, "b")
+    with store.transaction(write=True) as tx:
+        seqs = [tx.append_event("a", "E", None, T0)["seq"] for _ in range(3)]
+        assert tx.append_event("b", "E", '{"x":1}', T0)["seq"] == 1
+    assert seqs == [1, 2, 3]
+    with store.transaction() as tx:
+        events = tx.list_events("b")
+    assert events[0]["payload"] == '{"x":1}' and events[0]["workflow_id"] == "b"
+
+
+def test_event_seqs_stay_unique_under_concurrent_writers(store: Store,
+                                                         reopen: Callable[[], Store]) -> None:
+    add_workflow(store, "w")
+    other = reopen()
+
+    def append(s: Store) -> None:
+        for _ in range(20):
+            with s.transaction(write=True) as tx:
+                tx.append_event("w", "E", None, T0)
+
+    threads = [threading.Thread(target=append, args=(s,)) for s in (store, other, store)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with store.transaction() as tx:
+        seqs = [e["seq"] for e in tx.list_events("w")]
+    assert seqs == list(range(1, 61))
+
+
+def test_claim_workflow_task_takes_oldest_dispatchable(store: Store) -> None:
+    add_workflow(store, "new", updated_at=T0 + 5)
+    add_workflow(store, "old", updated_at=T0 + 1)
+    add_workflow(store, "idle", updated_at=T0, needs_dispatch=0)
+    add_workflow(store, "done", updated_at=T0, status="COMPLETED")
+    add_workflow(store, "elsewhere", updated_at=T0, task_queue="other")
+    with store.transaction(write=True) as tx:
+        got = tx.claim_workflow_task(queue="q", worker_id="w1", now=T0 + 10)
+        assert got is not None and got["id"] == "old"
+        assert got["dispatch_claimed_by"] == "w1" and got["needs_dispatch"] == 0
+        assert got["dispatch_last_heartbeat"] == T0 + 10
+        second = tx.claim_workflow_task(queue="q", worker_id="w1", now=T0 + 10)
+        assert second is not None and second["id"] == "new"
+        assert tx.claim_workflow_task(queue="q", worker_id="w2", now=T0 + 10) is None
+
+
+def test_a_leased_workflow_is_not_claimed_again_even_when_woken(store: Store) -> None:
+    add_workflow(store, "w")
+    with store.transaction(write=True) as tx:
+        assert tx.claim_workflow_task(queue="q", worker_id="a", now=T0) is not None
+        tx.update_workflow("w", {"needs_dispatch": 1})
+        assert tx.claim_workflow_task(queue="q", worker_id="b", now=T0) is None
+        tx.update_workflow("w", {"dispatch_claimed_by": None})
+        got = tx.claim_workflow_task(queue="q", worker_id="b", now=T0)
+        assert got is not None and got["dispatch_claimed_by"] == "b"
+
+
+def _claim_concurrently(stores: list[Store], claim: Callable[[Tx, str], Any]) -> list[Any]:
+    results: list[Any] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(len(stores))
+
+    def run(s: Store, name: str) -> None:
+        barrier.wait()
+        while True:
+            with s.transaction(write=True) as tx:
+                got = claim(tx, name)
+            if got is None:
+                return
+            with lock:
+                results.append(got)
+
+    threads = [threading.Thread(target=run, args=(s, f"w{i}")) for i, s in enumerate(stores)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def test_workflow_claims_are_exclusive_across_connections(store: Store,
+                                                         reopen: Callable[[], Store]) -> None:
+    for i in range(30):
+        add_workflow(store, f"wf{i}", updated_at=T0 + i)
+    got = _claim_concurrently(
+        [store, reopen(), reopen()],
+        lambda tx, name: tx.claim_workflow_task(queue="q", worker_id=name, now=T0))
+    ids = [r["id"] for r in got]
+    assert sorted(ids) == sorted(f"wf{i}" for i in range(30))
+
+
+def test_activity_claims_are_exclusive_across_connections(store: Store,
+                                                         reopen: Callable[[], Store]) -> None:
+    add_workflow(store, "w")
+    with store.transaction(write=True) as tx:
+        for seq in range(1, 31):
+            assert tx.insert_activity(act_row("w", seq)) is not None
+    got = _claim_concurrently(
+        [store, reopen(), reopen()],
+        lambda tx, name: tx.claim_activity_task(queue="q", worker_id=name, now=T0))
+    assert sorted(r["seq"] for r in got) == list(range(1, 31))
+
+
+def test_expired_leases_and_oldest_lease(store: Store) -> None:
+    add_workflow(store, "a")
+    add_workflow(store, "b", updated_at=T0 + 1)
+    with store.transaction(write=True) as tx:
+        tx.claim_workflow_task(queue="q", worker_id="x", now=T0)
+        tx.claim_workflow_task(queue="q", worker_id="x", now=T0 + 20)
+        assert tx.oldest_lease_at() == T0
+        assert [r["id"] for r in tx.expired_leases(T0 + 10, 10)] == ["a"]
+        assert tx.expired_leases(T0, 10) == []
+
+
+def test_insert_activity_is_idempotent_per_seq(store: Store) -> None:
+    add_workflow(store, "w")
+    with store.transaction(write=True) as tx:
+        first = tx.insert_activity(act_row("w", 1))
+        assert isinstance(first, int)
+        assert tx.insert_activity(act_row("w", 1, name="other")) is None
+        got = tx.get_activity(first)
+        assert got is not None and got["name"] == "a" and got["attempt"] == 1
+        assert got["max_attempts"] == 3 and got["start_to_close_secs"] == 300.0
+
+
+def test_activity_claim_respects_backoff_and_sets_timeout(store: Store) -> None:
+    add_workflow(store, "w")
+    with store.transaction(write=True) as tx:
+        later = tx.insert_activity(act_row("w", 1, scheduled_at=T0 + 5))
+        hb = tx.insert_activity(act_row("w", 2, heartbeat_timeout_secs=10.0))
+        assert tx.has_ready_activity("q", T0)
+        got = tx.claim_activity_task(queue="q", worker_id="k", now=T0)
+        assert got is not None and got["id"] == hb
+        assert got["status"] == "RUNNING" and got["timeout_at"] == T0 + 10
+        assert tx.claim_activity_task(queue="q", worker_id="k", now=T0) is None
+        assert not tx.has_ready_activity("q", T0)
+        assert [r["id"] for r in tx.activities_becoming_ready(T0, T0 + 5)] == [later]
+        assert tx.next_activity_deadline(T0) == T0 + 5
+        got2 = tx.claim_activity_task(queue="q", worker_id="k", now=T0 + 5)
+        assert got2 is not None and got2["id"] == later
+        assert got2["timeout_at"] == T0 + 5 + 300
+        assert [r["id"] for r in tx.timed_out_activities(T0 + 10, 10)] == [hb]
+
+
+def test_activities_of_dead_workers(store: Store) -> None:
+    add_workflow(store, "w")
+    with store.transaction(write=True) as tx:
+        tx.insert_worker({"id": "dead", "namespace": "main", "identity": "i", "task_queue": "q",
+                          "last_heartbeat": T0, "registered_at": T0})
+        tx.insert_worker({"id": "live", "namespace": "main", "identity": "i",
+                          "task_queue": "q", "last_heartbeat": T0 + 100, "registered_at": T0})
+        a = tx.insert_activity(act_row("w", 1))
+        b = tx.insert_activity(act_row("w", 2))
+        tx.claim_activity_task(queue="q", worker_id="dead", now=T0)
+        tx.claim_activity_task(queue="q", worker_id="live", now=T0)
+        assert [r["id"] for r in tx.activities_of_dead_workers(T0 + 50, 10)] == [a]
+        assert b is not None
+        assert tx.dead_workers(T0 + 50) == ["dead"]
+        tx.delete_workers(["dead"])
+        assert [w["id"] for w in tx.list_workers("main")] == ["live"]
+        assert tx.oldest_worker_heartbeat() == T0 + 100
+
+
+def test_timers_are_idempotent_and_fire_once(store: Store) -> None:
+    add_workflow(store, "w")
+    with store.transaction(write=True) as tx:
+        assert tx.insert_timer("w", 1, T0 + 5) is not None
+        assert tx.insert_timer("w", 1, T0 + 99) is None
+        tx.insert_timer("w", 2, T0 + 10)
+        assert tx.next_timer_at() == T0 + 5
+        assert tx.take_due_timers(T0 + 4, 10) == []
+        due = tx.take_due_timers(T0 + 5, 10)
+        assert [(t["seq"], t["fire_at"]) for t in due] == [(1, T0 + 5)]
+        assert tx.take_due_timers(T0 + 5, 10) == []
+        assert tx.cancel_timers("w") == 1
+        assert tx.next_timer_at() is None
+
+
+def test_signal_waits_and_side_effects_are_recorded_once(store: Store) -> None:
+    add_workflow(store, "w")
+    with store.transaction(write=True) as tx:
+        assert tx.count_signals("w", "go") == 0
+        tx.insert_signal("w", "go", None, T0)
+        assert tx.count_signals("w", "go") == 1
+        assert tx.insert_signal_wait("w", "go", 1)
+        assert not tx.insert_signal_wait("w", "go", 1)
+        assert tx.insert_side_effect("w", 1)
+        assert not tx.insert_side_effect("w", 1)
+
+
+def test_schedules(store: Store) -> None:
+    row = {"namespace": "main", "name": "s", "workflow_type": "T", "cron_expr": "* * * * *",
+           "task_queue": "q", "overlap_policy": "skip", "paused": 0, "next_run_at": T0 + 60,
+           "created_at": T0}
+    with store.transaction(write=True) as tx:
+        assert tx.insert_schedule(row)
+        assert not tx.insert_schedule(row)
+        assert tx.next_schedule_at() == T0 + 60
+        assert tx.due_schedules(T0, 10) == []
+        assert [s["name"] for s in tx.due_schedules(T0 + 60, 10)] == ["s"]
+        tx.update_schedule("main", "s", {"paused": 1})
+        assert tx.due_schedules(T0 + 60, 10) == []
+        assert tx.next_schedule_at() is None
+        assert [s["name"] for s in tx.list_schedules("main")] == ["s"]
+        assert tx.delete_schedule("main", "s")
+        assert not tx.delete_schedule("main", "s")
+
+
+def test_namespaces_stats_and_queues(store: Store) -> None:
+    add_workflow(store, "w")
+    with store.transaction(write=True) as tx:
+        assert tx.insert_namespace("ops", T0)
+        assert not tx.insert_namespace("ops", T0)
+        assert [n["name"] for n in tx.list_namespaces()] == ["main", "ops"]
+        tx.insert_activity(act_row("w", 1))
+        stats = tx.namespace_stats("main")
+        assert stats["total_workflows"] == 1 and stats["pending"] == 1
+        assert tx.namespace_stats("nothing")["total_workflows"] == 0
+        assert tx.queue_stats("main") == [
+            {"queue": "q", "pending_activities": 1, "running_activities": 0, "workers": 0}]
+        assert tx.delete_namespace("ops")
+        assert not tx.delete_namespace("ops")
+
+
+def test_api_keys(store: Store) -> None:
+    with store.transaction(write=True) as tx:
+        tx.insert_api_key("h1", "assay_12345678...", "ci", T0)
+        assert tx.api_key_hashes("assay_12345678...") == ["h1"]
+        assert tx.api_key_hashes("other") == []
+        assert tx.list_api_keys() == [
+            {"prefix": "assay_12345678...", "label": "ci", "created_at": T0}]
+
+
+def test_instance_lock(store: Store, reopen: Callable[[], Store]) -> None:
+    if CAP_INSTANCE_LOCK not in store.capabilities:
+        pytest.skip("backend declares no instance lock")
+    other = reopen()
+    assert store.acquire_instance_lock("a", now=T0, stale_after_s=60)
+    assert not other.acquire_instance_lock("b", now=T0 + 1, stale_after_s=60)
+    assert store.refresh_instance_lock("a", now=T0 + 30)
+    assert other.acquire_instance_lock("b", now=T0 + 100, stale_after_s=60)
+    assert not store.refresh_instance_lock("a", now=T0 + 101)
+    other.release_instance_lock("b")
+    assert store.acquire_instance_lock("a", now=T0 + 102, stale_after_s=60)
+
+
+def test_closed_store_refuses_transactions(store: Store) -> None:
+    store.close()
+    with pytest.raises(StoreError):
+        with store.transaction():
+            pass
