@@ -114,7 +114,10 @@ class Runtime:
         self.log_stderr = log_stderr
         self.color = color
         self.env_overrides = dict(env_overrides or {})
+        #: Set to ask the script to stop; an idle ``sleep`` ends at once when it is set.
         self.stop_event = threading.Event()
+        #: True while a worker runs an activity: ``sleep`` then runs its full length.
+        self.in_task = False
         self._module_hooks: dict[str, list[Callable[[Any], Any]]] = {}
         self._modules_path = modules_path
         as_function = self.lua.eval("python.as_function")

@@ -39,12 +39,16 @@ class WorkerStopped(BaseException):
     """Raised at the top of the poll loop once a stop was requested (private control flow)."""
 
 
-_NOTE_ACTIVITY = r"""
-local M, note = ...
-local execute = M._execute_activity
+_ACTIVITY_HOOK = r"""
+local M, note, set_busy = ...
+local execute, pack, unpack = M._execute_activity, table.pack, table.unpack
 M._execute_activity = function(task)
     note(task)
-    return execute(task)
+    set_busy(true)
+    local r = pack(pcall(execute, task))
+    set_busy(false)
+    if not r[1] then error(r[2], 0) end
+    return unpack(r, 2, r.n)
 end
 """
 
@@ -101,9 +105,14 @@ def install_engine_hooks(
 
         module[b"_api"] = rt.function(api)
 
-        if on_activity_task is not None:
-            # Wrapped in Lua, not Python, so a Lua activity's error text reaches workflow.lua
-            # exactly as it would under assay.
-            rt.execute(_NOTE_ACTIVITY, "=bridge.activity_hook", module, rt.function(on_activity_task))
+        # Wrapped in Lua, not Python, so a Lua activity's error value reaches workflow.lua
+        # exactly as it would under assay. While an activity runs, a stop request must not cut
+        # its sleeps short: the task in hand finishes as written.
+        def set_busy(busy: bool) -> None:
+            rt.in_task = busy
+
+        note = on_activity_task or (lambda _task: None)
+        rt.execute(_ACTIVITY_HOOK, "=bridge.activity_hook", module, rt.function(note),
+                   rt.function(set_busy))
 
     rt.on_module_loaded("assay.workflow", hook)
