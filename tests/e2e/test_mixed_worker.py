@@ -16,10 +16,12 @@ LUA = """
 local workflow = require("assay.workflow")
 
 workflow.define("LuaParent", function(ctx, input)
-    local scored = ctx:execute_activity("py_score", { text = input.text })
+    local q = { task_queue = input.queue }
+    local scored = ctx:execute_activity("py_score", { text = input.text }, q)
     ctx:sleep(0.05)
     local child = ctx:start_child_workflow("PyChild", {
         workflow_id = ctx.workflow_id .. "-child", input = { score = scored.score },
+        task_queue = input.queue,
     })
     return { score = scored.score, child = child }
 end)
@@ -78,7 +80,8 @@ def worker(engine: EngineServer, queue: str) -> Iterator[Worker]:
 def test_lua_workflow_python_activity_python_child_lua_activity(
     worker: Worker, client: Client, queue: str
 ) -> None:
-    client.start_workflow("LuaParent", "mixed-1", {"text": "hello"}, task_queue=queue)
+    client.start_workflow("LuaParent", "mixed-1", {"text": "hello", "queue": queue},
+                          task_queue=queue)
     assert client.result("mixed-1", timeout=30) == {"score": 5, "child": 11}
     child = client.get_workflow("mixed-1-child")
     assert child["status"] == "COMPLETED"
