@@ -154,9 +154,16 @@ def retry_or_fail(op: Op, act: Row, error: str) -> None:
     """Requeue ``act`` after its backoff if attempts remain, else fail it for good.
 
     A requeue writes no event and does not wake the workflow (as in assay). The final failure
-    sets FAILED, appends ``ActivityFailed {…, final_attempt}`` and wakes the workflow.
+    sets FAILED, appends ``ActivityFailed {…, final_attempt}`` and wakes the workflow. An
+    activity of a finished workflow is CANCELLED instead of retried.
     """
     attempt = int(act["attempt"])
+    wf = op.tx.get_workflow(act["workflow_id"], lock=True)
+    if wf is None or is_terminal(wf):
+        # Nobody waits for it any more: never run it again.
+        op.tx.update_activity(act["id"], {"status": "CANCELLED", "error": error,
+                                          "completed_at": op.now, "timeout_at": None})
+        return
     if attempt < int(act["max_attempts"]):
         at = op.now + retry_delay_s(act)
         op.tx.update_activity(act["id"], {
@@ -166,9 +173,6 @@ def retry_or_fail(op: Op, act: Row, error: str) -> None:
         return
     op.tx.update_activity(act["id"], {"status": "FAILED", "error": error, "result": None,
                                       "completed_at": op.now, "timeout_at": None})
-    wf = op.tx.get_workflow(act["workflow_id"], lock=True)
-    if wf is None or is_terminal(wf):
-        return
     op.event(wf["id"], "ActivityFailed", {
         "activity_id": act["id"], "activity_seq": act["seq"], "name": act["name"],
         "error": error, "final_attempt": attempt})

@@ -1,0 +1,210 @@
+"""Activities: claim, completion, retries with backoff, timeouts, dead workers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bridge.engine.clock import FakeClock
+from bridge.engine.core import Engine
+from bridge.engine.notify import RecordingNotifier
+from bridge.errors import ConflictError, NotFoundError, WorkflowNotFoundError
+
+T0 = 1_700_000_000.0
+
+
+def scheduled(engine: Engine, **opts: Any) -> int:
+    """Start w1 and schedule activity seq 1 through a workflow task; returns its id."""
+    engine.start_workflow(workflow_type="T", workflow_id="w1")
+    assert engine.poll_workflow_task(queue="default", worker_id="k") is not None
+    engine.submit_commands("w1", worker_id="k", commands=[
+        {"type": "ScheduleActivity", "seq": 1, "name": "a", "input": {"i": 1}, **opts}])
+    return 1
+
+
+def claim(engine: Engine, worker: str = "k") -> dict[str, Any]:
+    act = engine.poll_activity_task(queue="default", worker_id=worker)
+    assert act is not None
+    return act
+
+
+def types(engine: Engine) -> list[str]:
+    return [e["event_type"] for e in engine.list_events("w1")]
+
+
+def test_claim_shape_and_idle(engine: Engine) -> None:
+    assert engine.poll_activity_task(queue="default", worker_id="k") is None
+    scheduled(engine)
+    assert engine.has_ready_activity("default")
+    act = claim(engine)
+    assert act["status"] == "RUNNING" and act["claimed_by"] == "k"
+    assert act["input"] == '{"i":1}' and act["attempt"] == 1 and act["started_at"] == T0
+    assert not engine.has_ready_activity("default")
+
+
+def test_complete_records_result_and_wakes_once(engine: Engine) -> None:
+    aid = scheduled(engine)
+    claim(engine)
+    engine.complete_activity(aid, {"rows": 3})
+    engine.complete_activity(aid, {"rows": 4})
+    assert types(engine).count("ActivityCompleted") == 1
+    assert engine.get_activity(aid)["result"] == '{"rows":3}'
+    task = engine.poll_workflow_task(queue="default", worker_id="k")
+    assert task is not None
+    assert task["history"][-1]["payload"] == {"activity_id": aid, "activity_seq": 1,
+                                              "name": "a", "result": {"rows": 3},
+                                              "error": None}
+
+
+def test_complete_with_nil_result(engine: Engine) -> None:
+    aid = scheduled(engine)
+    claim(engine)
+    engine.complete_activity(aid, None)
+    assert engine.get_activity(aid)["status"] == "COMPLETED"
+    assert engine.get_activity(aid)["result"] is None
+
+
+def test_unknown_activity_is_404(engine: Engine) -> None:
+    with pytest.raises(NotFoundError, match="not found: activity 9 not found"):
+        engine.get_activity(9)
+    with pytest.raises(NotFoundError):
+        engine.complete_activity(9, None)
+
+
+def test_failure_retries_after_backoff_then_fails_for_good(
+        engine: Engine, clock: FakeClock, notifier: RecordingNotifier) -> None:
+    aid = scheduled(engine, max_attempts=3, initial_interval_secs=2.0, backoff_coefficient=3.0)
+    claim(engine)
+    engine.fail_activity(aid, "boom 1")
+    act = engine.get_activity(aid)
+    assert (act["status"], act["attempt"], act["scheduled_at"]) == ("PENDING", 2, T0 + 2)
+    assert engine.poll_activity_task(queue="default", worker_id="k") is None
+    assert engine.run_due() == T0 + 2
+    clock.advance(2)
+    engine.run_due()
+    assert notifier.kinds("activity_task")[-1] == {"queue": "default", "activity_id": aid}
+    claim(engine)
+    engine.fail_activity(aid, "boom 2")
+    assert engine.get_activity(aid)["scheduled_at"] == T0 + 2 + 6
+    clock.advance(6)
+    claim(engine)
+    assert "ActivityFailed" not in types(engine)
+    engine.fail_activity(aid, "boom 3")
+    act = engine.get_activity(aid)
+    assert act["status"] == "FAILED" and act["error"] == "boom 3"
+    assert engine.list_events("w1")[-1]["payload"] == (
+        '{"activity_id":1,"activity_seq":1,"error":"boom 3","final_attempt":3,"name":"a"}')
+    assert engine.poll_workflow_task(queue="default", worker_id="k") is not None
+    engine.fail_activity(aid, "again")
+    assert engine.get_activity(aid)["status"] == "FAILED"
+
+
+def test_max_attempts_one_fails_at_once(engine: Engine) -> None:
+    aid = scheduled(engine, max_attempts=1)
+    claim(engine)
+    engine.fail_activity(aid, "x")
+    assert engine.get_activity(aid)["status"] == "FAILED"
+
+
+def test_start_to_close_is_enforced(engine: Engine, clock: FakeClock) -> None:
+    aid = scheduled(engine, start_to_close_secs=10.0, max_attempts=2)
+    claim(engine)
+    assert engine.run_due() == T0 + 10
+    clock.advance(10)
+    engine.run_due()
+    act = engine.get_activity(aid)
+    assert act["status"] == "PENDING" and act["attempt"] == 2
+    assert act["error"] == "start-to-close timeout"
+    clock.advance(1)
+    claim(engine, worker="k2")
+    clock.advance(10)
+    engine.run_due()
+    assert engine.get_activity(aid)["status"] == "FAILED"
+    assert types(engine)[-1] == "ActivityFailed"
+
+
+def test_heartbeat_timeout_requeues_and_heartbeats_extend_it(engine: Engine,
+                                                             clock: FakeClock) -> None:
+    aid = scheduled(engine, heartbeat_timeout_secs=5.0)
+    claim(engine)
+    clock.advance(4)
+    engine.heartbeat_activity(aid, {"progress": 1})
+    assert engine.get_activity(aid)["last_heartbeat"] == T0 + 4
+    clock.advance(4)
+    engine.run_due()
+    assert engine.get_activity(aid)["status"] == "RUNNING"
+    clock.advance(2)
+    engine.run_due()
+    act = engine.get_activity(aid)
+    assert act["status"] == "PENDING" and act["error"] == "heartbeat timeout"
+
+
+def test_late_completion_after_a_timeout_is_accepted(engine: Engine, clock: FakeClock) -> None:
+    aid = scheduled(engine, start_to_close_secs=1.0)
+    claim(engine)
+    clock.advance(1)
+    engine.run_due()
+    engine.complete_activity(aid, "late but done")
+    assert engine.get_activity(aid)["status"] == "COMPLETED"
+    assert types(engine)[-1] == "ActivityCompleted"
+
+
+def test_activities_of_a_dead_worker_are_retried(engine: Engine, clock: FakeClock) -> None:
+    wid = engine.register_worker(identity="w", queue="default")
+    aid = scheduled(engine)
+    claim(engine, worker=wid)
+    clock.advance(59)
+    engine.run_due()
+    assert engine.get_activity(aid)["status"] == "RUNNING"
+    clock.advance(2)
+    engine.run_due()
+    act = engine.get_activity(aid)
+    assert act["status"] == "PENDING" and act["error"] == "worker lost"
+    clock.advance(30)
+    engine.run_due()
+    assert engine.list_workers() == []
+
+
+def test_a_live_worker_keeps_its_activity(engine: Engine, clock: FakeClock) -> None:
+    wid = engine.register_worker(identity="w", queue="default")
+    aid = scheduled(engine)
+    claim(engine, worker=wid)
+    for _ in range(4):
+        clock.advance(30)
+        engine.worker_heartbeat(wid)
+        engine.run_due()
+    assert engine.get_activity(aid)["status"] == "RUNNING"
+
+
+def test_rest_scheduling(engine: Engine) -> None:
+    with pytest.raises(WorkflowNotFoundError):
+        engine.schedule_activity("nope", name="a", seq=1, task_queue="q")
+    engine.start_workflow(workflow_type="T", workflow_id="w1")
+    act = engine.schedule_activity("w1", name="a", seq=1, task_queue="q", input=[1])
+    assert act["status"] == "PENDING" and act["input"] == "[1]" and act["task_queue"] == "q"
+    assert engine.get_workflow("w1")["status"] == "RUNNING"
+    again = engine.schedule_activity("w1", name="b", seq=1, task_queue="q")
+    assert again["id"] == act["id"] and again["name"] == "a"
+    engine.terminate_workflow("w1")
+    with pytest.raises(ConflictError):
+        engine.schedule_activity("w1", name="a", seq=2, task_queue="q")
+
+
+def test_completion_of_a_finished_workflows_activity_writes_no_event(engine: Engine) -> None:
+    aid = scheduled(engine)
+    claim(engine)
+    engine.terminate_workflow("w1")
+    engine.complete_activity(aid, 1)
+    assert types(engine)[-1] == "WorkflowTerminated"
+
+
+def test_a_finished_workflows_running_activity_is_not_retried(engine: Engine,
+                                                              clock: FakeClock) -> None:
+    aid = scheduled(engine, start_to_close_secs=5.0)
+    claim(engine)
+    engine.terminate_workflow("w1")
+    clock.advance(5)
+    engine.run_due()
+    assert engine.get_activity(aid)["status"] == "CANCELLED"
+    assert engine.poll_activity_task(queue="default", worker_id="k") is None
