@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 
 from bridge.globals.args import LuaCallError, is_table, to_str
-from bridge.runtime import convert
+from bridge.globals.json import encode_lua_value
 from bridge.runtime.lua import lua_type
 
 if TYPE_CHECKING:
@@ -94,10 +94,7 @@ def request(
         if isinstance(body, bytes):
             data = body or None
         elif is_table(body):
-            try:
-                data = convert.encode_json(body).encode()
-            except convert.ConversionError as exc:
-                raise LuaCallError(str(exc)) from None
+            data = encode_lua_value(rt, body)
             headers.setdefault("Content-Type", "application/json")
         elif body is not None:
             raise LuaCallError(f"http.{method}: second argument must be a string, table, or nil")

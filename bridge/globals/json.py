@@ -1,4 +1,17 @@
-"""``json.parse`` / ``json.encode`` with assay's rules (lua-globals §3.2, §4)."""
+"""``json.parse`` / ``json.encode`` with assay's rules (lua-globals §3.2, §4).
+
+Speed matters (a workflow task carries its whole history; bench/bench_json.py):
+
+* ``parse`` runs the C JSON scanner, then one Python pass (:func:`_prepare`) that applies
+  serde_json's rules (i64 range, nesting limit, lone surrogates, out-of-range floats) while
+  making the shape ``table_from`` takes. Texts containing ``-0`` use the slower decoder that
+  keeps integers and ``-0`` apart exactly.
+* ``encode`` walks the table in Lua (:data:`CODEC_LUA`), so it does not cross the Lua/Python
+  boundary once per entry. What that walker declines (non-UTF-8 strings, non-finite floats,
+  float or boolean keys, unsupported types) goes through the Python encoder in
+  :mod:`bridge.runtime.convert`, which owns every error message; floats needing an exponent
+  are formatted by :func:`convert.format_float`.
+"""
 
 from __future__ import annotations
 
@@ -30,7 +43,21 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"Expecting value: {name}")
 
 
-_decoder = _json.JSONDecoder(parse_int=_parse_int, parse_constant=_no_constants)
+class _OutOfRange(ValueError):
+    pass
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise _OutOfRange(text)
+    return value
+
+
+_decoder = _json.JSONDecoder(parse_int=_parse_int, parse_float=_parse_float, parse_constant=_no_constants)
+_fast_decoder = _json.JSONDecoder(parse_constant=_no_constants)
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_NEGATIVE_ZERO = re.compile(r"-0(?![.0-9eE])")
 
 
 def parse_text(text: str) -> Any:
@@ -39,10 +66,33 @@ def parse_text(text: str) -> Any:
         value = _decoder.decode(text)
     except _json.JSONDecodeError as exc:
         raise ValueError(_serde_message(exc, text)) from None
+    except _OutOfRange:
+        raise ValueError("number out of range at line 1 column 1") from None
     except RecursionError:
         raise ValueError("recursion limit exceeded at line 1 column 1") from None
     _check_depth(value, 0)
+    if _SURROGATE_ESCAPE.search(text):
+        _check_surrogates(value, text)
     return value
+
+
+def _check_surrogates(value: Any, text: str) -> None:
+    """Reject lone surrogates (``\\ud800``), which Python's json accepts and serde_json does not."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if type(v) is dict:
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif type(v) is list:
+            stack.extend(v)
+        elif type(v) is str:
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError:
+                m = _SURROGATE_ESCAPE.search(text)
+                col = m.end() if m else 1
+                raise ValueError(f"lone leading surrogate in hex escape at line 1 column {col}") from None
 
 
 def _check_depth(value: Any, depth: int) -> None:
@@ -74,29 +124,255 @@ def _serde_message(exc: _json.JSONDecodeError, text: str) -> str:
     return f"{words.lower()} at line {line} column {col}"
 
 
-def lua_value_from_json(rt: Runtime, text: str) -> Any:
-    """Parse JSON text straight into a Lua value."""
-    value = parse_text(text)
+def lua_value_from_json(rt: Runtime, text: str | bytes) -> Any:
+    """Parse JSON text straight into a Lua value; ``ValueError`` (serde's wording) if invalid."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8")
+    if _NEGATIVE_ZERO.search(text):
+        return convert.to_lua(rt.lua, parse_text(text))
     try:
-        return convert.to_lua(rt.lua, value)
-    except UnicodeEncodeError:
-        raise ValueError("lone leading surrogate in hex escape at line 1 column 1") from None
+        value = _fast_decoder.decode(text)
+    except (_json.JSONDecodeError, RecursionError):
+        parse_text(text)  # raises with serde's wording
+        raise
+    try:
+        ready = _prepare(value, 0)
+    except (_NotSerde, UnicodeEncodeError):
+        return convert.to_lua(rt.lua, parse_text(text))  # raises with serde's wording
+    if type(ready) is dict or type(ready) is list:
+        return rt.lua.table_from(ready, recursive=True)
+    return ready
+
+
+class _NotSerde(Exception):
+    """The fast path met something serde_json rejects; the exact path reports it."""
+
+
+def _prepare(value: Any, depth: int) -> Any:
+    """A decoded JSON value in ``table_from``'s shape (UTF-8 bytes), checked by serde's rules."""
+    t = type(value)
+    if t is str:
+        return value.encode()
+    if t is dict:
+        if depth >= MAX_DEPTH:
+            raise _NotSerde
+        out = {}
+        for k, v in value.items():
+            tv = type(v)
+            if tv is str:
+                v = v.encode()
+            elif tv is dict or tv is list or tv is float or (tv is int and not _I64_MIN <= v <= _I64_MAX):
+                v = _prepare(v, depth + 1)
+            out[k.encode()] = v
+        return out
+    if t is list:
+        if depth >= MAX_DEPTH:
+            raise _NotSerde
+        items = []
+        for v in value:
+            tv = type(v)
+            if tv is str:
+                v = v.encode()
+            elif tv is dict or tv is list or tv is float or (tv is int and not _I64_MIN <= v <= _I64_MAX):
+                v = _prepare(v, depth + 1)
+            items.append(v)
+        return items
+    if t is float:
+        if value in (_INF, -_INF):
+            raise _NotSerde
+        return value
+    if t is int and not _I64_MIN <= value <= _I64_MAX:
+        return float(value)
+    return value
+
+
+_INF = float("inf")
+
+
+def encode_lua_value(rt: Runtime, value: Any) -> bytes:
+    """A Lua value as compact JSON by assay's rules; ``LuaCallError`` with assay's message."""
+    result = rt.json_codec[b"encode"](value)
+    if type(result) is tuple and result[0] is True:
+        return bytes(result[1])
+    try:
+        return convert.encode_json(value).encode()
+    except convert.ConversionError as exc:
+        raise LuaCallError(str(exc)) from None
+
+
+def _format_float(x: float) -> bytes:
+    return convert.format_float(x).encode()
+
+
+_GLOBAL_LUA = r"""
+local codec, parse, py_encode = ...
+return {
+    parse = parse,
+    encode = function(v)
+        local ok, out = codec.encode(v)
+        if ok then return out end
+        return py_encode(v)
+    end,
+}
+"""
 
 
 def install(rt: Runtime) -> None:
-    """Install the ``json`` global."""
+    """Install the ``json`` global (and ``rt.json_codec``, used for HTTP table bodies)."""
+    rt.json_codec = rt.compile(CODEC_LUA, "=json")(rt.function(_format_float))
 
-    def parse(s: Any = None) -> Any:
+    def parse(s: Any = None, *_ignored: Any) -> Any:
         text = to_str(rt, s)
         try:
             return lua_value_from_json(rt, text)
         except ValueError as exc:
             raise LuaCallError(f"json.parse: {exc}") from None
 
-    def encode(v: Any = None) -> bytes:
+    def encode(v: Any = None, *_ignored: Any) -> bytes:
         try:
             return convert.encode_json(v).encode()
         except convert.ConversionError as exc:
             raise LuaCallError(str(exc)) from None
 
-    rt.set_global("json", {"parse": parse, "encode": encode})
+    table = rt.compile(_GLOBAL_LUA, "=json")(rt.json_codec, rt.function(parse), rt.function(encode))
+    rt.set_global("json", table)
+
+
+CODEC_LUA = r"""
+-- assay's JSON rules in Lua, for speed: no boundary crossing per table entry.
+-- Both functions return (true, result) or (false) when the input needs the Python path,
+-- which handles every error with assay's exact message (and the rare float layouts).
+local py_float = ...
+local byte, sub, find, format, gsub, rep = string.byte, string.sub, string.find, string.format, string.gsub, string.rep
+local concat, sort, utf8char, utf8len = table.concat, table.sort, utf8.char, utf8.len
+local tonumber, type, next, rawget, pcall, error = tonumber, type, next, rawget, pcall, error
+local mathtype = math.type
+local setlocale = package.loaded.os.setlocale
+local MAX_DEPTH = 128
+local FAIL = {}
+
+local function fail() error(FAIL, 0) end
+
+-- encoding -------------------------------------------------------------------------------
+local ESCAPE = { ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f", ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t", ["\127"] = "\127" }
+for i = 0, 31 do
+    local ch = string.char(i)
+    if not ESCAPE[ch] then ESCAPE[ch] = format("\\u%04x", i) end
+end
+
+local function encode_float(x)
+    if x ~= x or x == math.huge or x == -math.huge then fail() end
+    -- Lua 5.5 tries %.14g first: when that round-trips (at most 16 characters), it is
+    -- already the shortest form, with ".0" on integral values.
+    local s = tostring(x)
+    if #s > 16 then
+        for p = 15, 17 do
+            s = format("%." .. p .. "g", x)
+            if tonumber(s) == x then break end
+        end
+        if not find(s, ".", 1, true) and not find(s, "e", 1, true) then s = s .. ".0" end
+    end
+    if find(s, "e", 1, true) then return py_float(x) end
+    return s
+end
+
+local function encode(root)
+    local buf, n = {}, 0
+    local function put(v, depth)
+        local t = type(v)
+        if t == "string" then
+            if find(v, '[%c"\\]') then v = gsub(v, '[%c"\\]', ESCAPE) end
+            buf[n + 1] = '"'; buf[n + 2] = v; buf[n + 3] = '"'
+            n = n + 3
+        elseif t == "number" then
+            n = n + 1
+            if mathtype(v) == "integer" then buf[n] = v else buf[n] = encode_float(v) end
+        elseif t == "table" then
+            if depth > 500 then fail() end
+            local keys, count, max, array, strings = {}, 0, 0, true, true
+            for k in next, v do
+                count = count + 1
+                keys[count] = k
+                if type(k) == "string" then
+                    array = false
+                else
+                    strings = false
+                    if array then
+                        if mathtype(k) == "integer" and k >= 1 then
+                            if k > max then max = k end
+                        else
+                            array = false
+                        end
+                    end
+                end
+            end
+            if array and max == count then
+                n = n + 1; buf[n] = "["
+                for i = 1, count do
+                    if i > 1 then n = n + 1; buf[n] = "," end
+                    put(rawget(v, i), depth + 1)
+                end
+                n = n + 1; buf[n] = "]"
+            else
+                local lookup
+                if not strings then
+                    lookup = {}
+                    for i = 1, count do
+                        local k = keys[i]
+                        local text
+                        if type(k) == "string" then
+                            text = k
+                        elseif mathtype(k) == "integer" then
+                            text = format("%d", k)
+                        else
+                            fail() -- float, boolean or table keys: the Python path
+                        end
+                        if lookup[text] ~= nil then fail() end -- two keys with one text
+                        keys[i] = text; lookup[text] = k
+                    end
+                end
+                sort(keys)
+                n = n + 1; buf[n] = "{"
+                for i = 1, count do
+                    local text = keys[i]
+                    if i > 1 then n = n + 1; buf[n] = "," end
+                    local key = text
+                    if find(key, '[%c"\\]') then key = gsub(key, '[%c"\\]', ESCAPE) end
+                    buf[n + 1] = '"'; buf[n + 2] = key; buf[n + 3] = '":'
+                    n = n + 3
+                    put(rawget(v, lookup and lookup[text] or text), depth + 1)
+                end
+                n = n + 1; buf[n] = "}"
+            end
+        elseif v == nil then
+            n = n + 1; buf[n] = "null"
+        elseif t == "boolean" then
+            n = n + 1; buf[n] = v and "true" or "false"
+        else
+            fail()
+        end
+    end
+    put(root, 0)
+    local out = concat(buf)
+    if not utf8len(out) then fail() end -- a string was not UTF-8: the Python path says which
+    return out
+end
+
+local function protect(f)
+    return function(v)
+        local ok, out = pcall(f, v)
+        if ok then return true, out end
+        if out == FAIL then return false end
+        error(out, 0)
+    end
+end
+
+local safe_encode = protect(encode)
+return {
+    encode = function(v)
+        local c = setlocale(nil, "collate")
+        if c ~= "C" and c ~= "POSIX" then return false end -- table.sort must compare bytes
+        return safe_encode(v)
+    end,
+}
+"""
