@@ -62,11 +62,12 @@ def demo_command(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="assay-bridge-demo-") as tmp:
         db = Path(args.db).resolve() if args.db else Path(tmp) / "demo.db"
         print(f"engine: starting on sqlite:///{db}", file=sys.stderr)
-        with EngineServer(backend_url=f"sqlite:///{db}") as engine:
-            print(f"engine: listening on {engine.url}", file=sys.stderr)
-            worker = _demo_worker(engine.url, Worker)
-            worker.start()
-            try:
+        worker = None
+        try:
+            with EngineServer(backend_url=f"sqlite:///{db}") as engine:
+                print(f"engine: listening on {engine.url}", file=sys.stderr)
+                worker = _demo_worker(engine.url, Worker)
+                worker.start()
                 if not worker.wait_registered(timeout=30):
                     print("worker: did not register with the engine", file=sys.stderr)
                     return 1
@@ -78,7 +79,10 @@ def demo_command(args: argparse.Namespace) -> int:
                     print(f"workflow: started {workflow_id}", file=sys.stderr)
                     result = client.result(workflow_id, timeout=args.timeout)
                     events = [e["event_type"] for e in client.events(workflow_id)]
-            finally:
+                # stopping the engine ends the worker's held poll at once
+                worker.stop()
+        finally:
+            if worker is not None:
                 worker.stop()
                 worker.join(timeout=15)
     print(f"workflow: history {' -> '.join(events)}", file=sys.stderr)
