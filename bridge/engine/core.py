@@ -195,7 +195,7 @@ class Engine:
     def has_ready_activity(self, queue: str) -> bool:
         """True if an activity on ``queue`` is claimable now (a cheap read)."""
         now = self.clock.now()
-        return self._read(lambda op: op.tx.has_ready_activity(queue, now))
+        return self._read(lambda op: bool(op.tx.has_ready_activity(queue, now)))
 
     def complete_activity(self, activity_id: int, result: Any = None) -> None:
         """Record an activity's result (a no-op if it already finished)."""

@@ -1,4 +1,4 @@
-"""The engine's operations, one module per concern, each step taking an open :class:`~bridge.engine.context.Op`.
+"""The engine's operations, one module per concern; each step takes an open ``Op``.
 
 * :mod:`.workflows`: start, read, cancel, terminate, continue-as-new, and how a run finishes;
 * :mod:`.dispatch`: the workflow-task claim, lease release and expiry, and the rules of every

@@ -46,6 +46,10 @@ def _one(cur: sqlite3.Cursor) -> Row | None:
     return dict(row) if row is not None else None
 
 
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
 def _all(cur: sqlite3.Cursor) -> list[Row]:
     return [dict(r) for r in cur.fetchall()]
 
@@ -114,8 +118,8 @@ class SQLiteTx:
             "dispatch_last_heartbeat < ? ORDER BY dispatch_last_heartbeat LIMIT ?", (cutoff, limit)))
 
     def oldest_lease_at(self) -> float | None:
-        return self._x("SELECT MIN(dispatch_last_heartbeat) FROM workflows "
-                       "WHERE dispatch_claimed_by IS NOT NULL").fetchone()[0]
+        return _float(self._x("SELECT MIN(dispatch_last_heartbeat) FROM workflows "
+                              "WHERE dispatch_claimed_by IS NOT NULL").fetchone()[0])
 
     # -- events ------------------------------------------------------------------------------
     def append_event(self, workflow_id: str, event_type: str, payload: str | None,
@@ -205,7 +209,8 @@ class SQLiteTx:
                        (workflow_id,)).rowcount
 
     def next_timer_at(self) -> float | None:
-        return self._x("SELECT MIN(fire_at) FROM workflow_timers WHERE fired = 0").fetchone()[0]
+        return _float(self._x("SELECT MIN(fire_at) FROM workflow_timers WHERE fired = 0"
+                              ).fetchone()[0])
 
     # -- signals and replay markers ----------------------------------------------------------
     def insert_signal(self, workflow_id: str, name: str, payload: str | None, now: float) -> None:
@@ -250,8 +255,8 @@ class SQLiteTx:
                             "<= ? ORDER BY next_run_at, namespace, name LIMIT ?", (now, limit)))
 
     def next_schedule_at(self) -> float | None:
-        return self._x("SELECT MIN(next_run_at) FROM workflow_schedules WHERE paused = 0"
-                       ).fetchone()[0]
+        return _float(self._x("SELECT MIN(next_run_at) FROM workflow_schedules WHERE paused = 0"
+                              ).fetchone()[0])
 
     # -- namespaces, workers, queues, API keys ----------------------------------------------
     def insert_namespace(self, name: str, now: float) -> bool:
@@ -301,7 +306,7 @@ class SQLiteTx:
             self._x(f"DELETE FROM workflow_workers WHERE id IN ({marks})", chunk)
 
     def oldest_worker_heartbeat(self) -> float | None:
-        return self._x("SELECT MIN(last_heartbeat) FROM workflow_workers").fetchone()[0]
+        return _float(self._x("SELECT MIN(last_heartbeat) FROM workflow_workers").fetchone()[0])
 
     def queue_stats(self, namespace: str) -> list[Row]:
         rows = self._x(

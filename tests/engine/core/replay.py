@@ -7,7 +7,7 @@ yields one command per replay, so a test that passes here passes for the unchang
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from bridge.engine.core import Engine
@@ -98,10 +98,11 @@ class Ctx:
         raise _Yield({"type": "WaitForSignal", "name": name})
 
 
-Handler = Callable[[Ctx, Any], Any]
+Handler = Callable[[Any, Any], Any]
 
 
-def commands_for(task: dict[str, Any], handlers: dict[str, Handler]) -> list[dict[str, Any]]:
+def commands_for(task: dict[str, Any],
+                 handlers: Mapping[str, Handler]) -> list[dict[str, Any]]:
     """The one-command batch workflow.lua would submit for ``task``."""
     handler = handlers.get(task["workflow_type"])
     if handler is None:
@@ -116,7 +117,7 @@ def commands_for(task: dict[str, Any], handlers: dict[str, Handler]) -> list[dic
     return [{"type": "CompleteWorkflow", "result": result}]
 
 
-def drain(engine: Engine, handlers: dict[str, Handler],
+def drain(engine: Engine, handlers: Mapping[str, Handler],
           activities: dict[str, Callable[[Any], Any]] | None = None, *,
           queue: str = "default", worker_id: str = "worker-1", max_turns: int = 200) -> int:
     """Run workflow and activity tasks on ``queue`` until none is ready; returns the turns."""

@@ -76,7 +76,8 @@ def test_commands_for_an_unknown_workflow_are_404(engine: Engine) -> None:
 def test_an_unknown_command_type_rejects_the_whole_batch(engine: Engine) -> None:
     start(engine)
     claim(engine)
-    batch = [{"type": "ScheduleTimer", "seq": 1, "duration_secs": 5}, {"type": "StartTimer"}]
+    batch: list[dict[str, Any]] = [{"type": "ScheduleTimer", "seq": 1, "duration_secs": 5},
+                                   {"type": "StartTimer"}]
     with pytest.raises(InvalidRequestError, match="StartTimer"):
         engine.submit_commands("w1", worker_id="k", commands=batch)
     assert types(engine) == ["WorkflowStarted"]
