@@ -39,8 +39,12 @@ def _parse_int(text: str) -> int | float:
     return float(value)
 
 
+class _Constant(ValueError):
+    """``NaN`` / ``Infinity`` / ``-Infinity``, which Python's json accepts and serde does not."""
+
+
 def _no_constants(name: str) -> Any:
-    raise ValueError(f"Expecting value: {name}")
+    raise _Constant(name)
 
 
 class _OutOfRange(ValueError):
@@ -66,6 +70,11 @@ def parse_text(text: str) -> Any:
         value = _decoder.decode(text)
     except _json.JSONDecodeError as exc:
         raise ValueError(_serde_message(exc, text)) from None
+    except _Constant as exc:
+        pos = text.find(str(exc).lstrip("-"))
+        line = text.count("\n", 0, pos) + 1
+        col = pos - (text.rfind("\n", 0, pos) + 1) + 1
+        raise ValueError(f"expected value at line {line} column {col}") from None
     except _OutOfRange:
         raise ValueError("number out of range at line 1 column 1") from None
     except RecursionError:
@@ -132,7 +141,7 @@ def lua_value_from_json(rt: Runtime, text: str | bytes) -> Any:
         return convert.to_lua(rt.lua, parse_text(text))
     try:
         value = _fast_decoder.decode(text)
-    except (_json.JSONDecodeError, RecursionError):
+    except (_json.JSONDecodeError, RecursionError, _Constant):
         parse_text(text)  # raises with serde's wording
         raise
     try:

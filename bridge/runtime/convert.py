@@ -117,6 +117,8 @@ def _lua_type_name(v: Any) -> str:
         return "boolean"
     if v is None:
         return "nil"
+    if type(v).__name__ == "_LuaCoroutineFunction":  # lupa's wrapper for a Lua thread
+        return "thread"
     kind = lua_type(v)
     return kind.decode() if isinstance(kind, bytes) else str(kind or "userdata")
 
