@@ -16,7 +16,7 @@ SHA256 = "143f3c6c540adf3b305d94036db2bf31deada19dfc601b333374103592ba4e9e"
 
 SCRIPT = """
 local workflow = require("assay.workflow")
-assert(type(workflow.define) == "function")
+if type(workflow.define) ~= "function" then error("no workflow.define") end
 print(json.encode({ ok = true, n = 3 }))
 """
 
@@ -47,20 +47,21 @@ def test_installed_wheel_runs_a_lua_script(wheel: Path, tmp_path: Path) -> None:
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=False).create(env_dir)
     py = env_dir / "bin" / "python"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(py), "install", "--no-deps", "-q",
+         str(wheel)],
+        check=True,
+    )
     # Dependencies come from the test environment's site-packages (a plain path entry, so its
     # .pth files, among them the editable install of this checkout, are not processed); the
-    # package itself comes only from the wheel.
+    # package itself comes only from the wheel, installed before that path was added so pip
+    # could not take the test environment's copy for it.
     target = subprocess.run(
         [str(py), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
         capture_output=True, text=True, check=True,
     ).stdout.strip()
     deps = {sysconfig.get_path("purelib"), sysconfig.get_path("platlib")}
     (Path(target) / "test-deps.pth").write_text("\n".join(sorted(deps)) + "\n")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(py), "install", "--no-deps", "-q",
-         str(wheel)],
-        check=True,
-    )
     script = tmp_path / "hello.lua"
     script.write_text(SCRIPT)
     where = subprocess.run(
