@@ -1,0 +1,138 @@
+"""Held polls, /wait, SSE and the due-work runner: things that must happen promptly, over HTTP."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from bridge.testing import EngineServer
+from tests.engine.http.conftest import Api, new_id
+
+POLL_WAIT_S = 10.0
+#: Long enough for the poll request to reach the server and be held before work is created.
+#: Not needed for correctness (a task that exists first is claimed at once); it makes the test
+#: exercise the held path.
+HOLD_S = 0.3
+
+
+@pytest.fixture(scope="module")
+def live_engine() -> Iterator[EngineServer]:
+    with EngineServer(poll_wait_s=POLL_WAIT_S) as server:
+        yield server
+
+
+@pytest.fixture
+def live(live_engine: EngineServer) -> Iterator[Api]:
+    with Api(live_engine) as client:
+        yield client
+
+
+def _poll_in_thread(server: EngineServer, queue: str) -> tuple[threading.Thread, dict[str, Any]]:
+    answer: dict[str, Any] = {}
+
+    def poll() -> None:
+        with Api(server) as client:
+            started = time.monotonic()
+            resp = client.post("/workflow-tasks/poll", {"queue": queue, "worker_id": "w-held"},
+                               timeout=POLL_WAIT_S + 10)
+            answer["elapsed"] = time.monotonic() - started
+            answer["body"] = resp.json()
+
+    thread = threading.Thread(target=poll)
+    thread.start()
+    return thread, answer
+
+
+def test_held_poll_returns_the_task_as_soon_as_a_workflow_starts(live: Api) -> None:
+    queue, wf = new_id("q"), new_id()
+    thread, answer = _poll_in_thread(live.server, queue)
+    time.sleep(HOLD_S)
+    live.start(wf, task_queue=queue)
+    thread.join(POLL_WAIT_S + 10)
+    assert answer["body"] is not None and answer["body"]["workflow_id"] == wf
+    assert answer["elapsed"] < POLL_WAIT_S / 2
+
+
+def test_held_poll_answers_null_early_when_an_activity_becomes_ready(live: Api) -> None:
+    queue, wf = new_id("q"), new_id()
+    live.start(wf, task_queue=new_id("other"))
+    thread, answer = _poll_in_thread(live.server, queue)
+    time.sleep(HOLD_S)
+    resp = live.post(f"/workflows/{wf}/activities", {"name": "a", "seq": 1, "task_queue": queue})
+    assert resp.status_code == 201
+    thread.join(POLL_WAIT_S + 10)
+    assert answer["body"] is None
+    assert answer["elapsed"] < POLL_WAIT_S / 2
+
+
+def test_idle_held_poll_answers_null_after_the_poll_wait(
+    engine_factory: Callable[..., EngineServer],
+) -> None:
+    server = engine_factory(poll_wait_s=0.5)
+    with Api(server) as client:
+        started = time.monotonic()
+        resp = client.post("/workflow-tasks/poll", {"queue": new_id("q"), "worker_id": "w"})
+        elapsed = time.monotonic() - started
+    assert resp.content == b"null"
+    assert 0.4 <= elapsed < 5
+
+
+def test_timer_fires_through_the_due_runner_and_wakes_a_held_poll(live: Api) -> None:
+    queue, wf = new_id("q"), new_id()
+    live.start(wf, task_queue=queue)
+    live.claim(queue)
+    assert live.commands(wf, [{"type": "ScheduleTimer", "seq": 1, "duration_secs": 0.3}]).ok
+    started = time.monotonic()
+    task = live.claim(queue)  # held until the timer fires
+    assert time.monotonic() - started < POLL_WAIT_S / 2
+    fired = [h for h in task["history"] if h["event_type"] == "TimerFired"]
+    assert fired and fired[0]["payload"]["timer_seq"] == 1
+
+
+def _read_sse(resp: requests.Response) -> Iterator[tuple[str, str]]:
+    """Yield (event, data) pairs; comment lines are yielded as ("comment", text)."""
+    event, data = "message", []
+    for raw in resp.iter_lines(decode_unicode=True):
+        line = raw if isinstance(raw, str) else raw.decode()
+        if line.startswith(":"):
+            yield "comment", line[1:].strip()
+        elif line.startswith("event:"):
+            event = line[len("event:"):].strip()
+        elif line.startswith("data:"):
+            data.append(line[len("data:"):].strip())
+        elif line == "" and data:
+            yield event, "\n".join(data)
+            event, data = "message", []
+
+
+def test_sse_stream_delivers_workflow_events(live: Api) -> None:
+    wf = new_id()
+    with Api(live.server) as watcher:
+        resp = watcher.get("/events/stream", params={"workflow_id": wf}, stream=True, timeout=10)
+        try:
+            assert resp.status_code == 200
+            assert resp.headers["content-type"].startswith("text/event-stream")
+            messages = _read_sse(resp)
+            assert next(messages) == ("comment", "connected")  # subscribed from here on
+            live.start(wf, input={"x": 1})
+            assert live.post(f"/workflows/{wf}/signal/go", {"payload": 7}).ok
+            seen: list[tuple[str, dict[str, Any]]] = []
+            for event, data in messages:
+                if event == "comment":
+                    continue
+                seen.append((event, json.loads(data)))
+                if event == "SignalReceived":
+                    break
+        finally:
+            resp.close()
+    names = [name for name, _ in seen]
+    assert names[0] == "WorkflowStarted" and "workflow_started" in names
+    started = dict(seen)["WorkflowStarted"]
+    assert started == {"event_type": "WorkflowStarted", "workflow_id": wf, "payload": {"x": 1}}
+    assert dict(seen)["SignalReceived"]["payload"] == {"signal": "go", "payload": 7}
