@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from bridge.client.client import Client
+from bridge.client.client import TERMINAL_STATUSES, Client, Schedules, decode_record
 
-__all__ = ["Client"]
+__all__ = ["TERMINAL_STATUSES", "Client", "Schedules", "decode_record"]

@@ -3,14 +3,19 @@
 Refusals come back as the engine's own error classes (:class:`~bridge.errors.WorkflowNotFoundError`,
 :class:`~bridge.errors.WorkflowAlreadyExistsError`, ...), an unreachable engine as
 :class:`~bridge.errors.EngineUnavailableError`, anything else unexpected as
-:class:`~bridge.errors.EngineResponseError`.
+:class:`~bridge.errors.EngineResponseError`. ``_call`` is the one place where HTTP statuses
+and transport failures become exceptions.
+
+Records are returned as the engine sends them (engine-api §2.4: ``input``/``result`` as JSON
+text), except :meth:`Client.describe`, which decodes them to Python values.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from typing import Any
+import uuid
+from typing import Any, TypeAlias
 from urllib.parse import quote
 
 import requests
@@ -28,10 +33,26 @@ from bridge.errors import (
     WorkflowNotFoundError,
 )
 
+#: A list of records as the engine sends them.
+Records: TypeAlias = "list[dict[str, Any]]"
+
 TERMINAL_STATUSES = frozenset({"COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"})
 
 #: The longest single ``/wait`` request; longer waits are made of several.
 _WAIT_SLICE_S = 60.0
+#: Polling pauses against an engine without ``/wait``: start, cap.
+_POLL_FIRST_S = 0.05
+_POLL_MAX_S = 1.0
+
+
+def decode_json_text(text: Any) -> Any:
+    """A record's JSON-text field as a Python value (None stays None; bad text stays text)."""
+    if not isinstance(text, str):
+        return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 class Client:
@@ -46,8 +67,10 @@ class Client:
     Example::
 
         with Client("http://127.0.0.1:8080") as c:
-            c.start_workflow("Pipeline", "order-1", {"x": 1})
-            print(c.result("order-1", timeout=60))
+            started = c.start("Pipeline", input={"x": 1})
+            print(c.result(started["workflow_id"], timeout=60))
+
+    Schedules are under :attr:`schedules` (``c.schedules.create(...)``).
     """
 
     def __init__(self, url: str = "http://127.0.0.1:8080", *, token: str | None = None,
@@ -58,6 +81,8 @@ class Client:
         self._session = requests.Session()
         if token:
             self._session.headers["Authorization"] = f"Bearer {token}"
+        self._wait_route: bool | None = None  # unknown until the first wait
+        self.schedules = Schedules(self)
 
     def __enter__(self) -> Client:
         return self
@@ -69,103 +94,197 @@ class Client:
         """Close the HTTP session."""
         self._session.close()
 
+    def __repr__(self) -> str:
+        return f"<Client {self.url} namespace={self.namespace}>"
+
     # -- workflows ------------------------------------------------------------------------------
-    def start_workflow(self, workflow_type: str, workflow_id: str, input: Any = None, *,
-                       task_queue: str = "default", namespace: str | None = None) -> dict[str, Any]:
-        """Start a workflow; returns ``{workflow_id, run_id, status}``.
+    def start(self, workflow_type: str, workflow_id: str | None = None, input: Any = None, *,
+              task_queue: str = "default", namespace: str | None = None) -> dict[str, Any]:
+        """Start a workflow; returns ``{workflow_id, run_id, status}`` like Lua ``workflow.start``.
+
+        Args:
+            workflow_type: the registered workflow name.
+            workflow_id: the id; a new ``<type>-<12 hex digits>`` when None.
+            input: any JSON-able value (None sends none).
+            task_queue: the queue whose workers run it.
+            namespace: default: the client's.
 
         Raises:
             WorkflowAlreadyExistsError: the id is taken (by ``assay-bridge serve``; assay's own
-                engine answers 500 instead).
+                engine answers 500, an :class:`EngineResponseError`).
         """
+        if workflow_id is None:
+            workflow_id = f"{workflow_type}-{uuid.uuid4().hex[:12]}"
         body: dict[str, Any] = {"workflow_type": workflow_type, "workflow_id": workflow_id,
                                 "task_queue": task_queue,
                                 "namespace": namespace or self.namespace}
         if input is not None:
             body["input"] = input
-        out: dict[str, Any] = self._call("POST", "/workflows", body, conflict=WorkflowAlreadyExistsError)
+        out: dict[str, Any] = self._call("POST", "/workflows", body,
+                                         conflict=WorkflowAlreadyExistsError)
         return out
 
+    def start_workflow(self, workflow_type: str, workflow_id: str | None = None,
+                       input: Any = None, *, task_queue: str = "default",
+                       namespace: str | None = None) -> dict[str, Any]:
+        """The same as :meth:`start` (the earlier name, kept)."""
+        return self.start(workflow_type, workflow_id, input, task_queue=task_queue,
+                          namespace=namespace)
+
     def get_workflow(self, workflow_id: str) -> dict[str, Any]:
-        """The workflow's record (``input``/``result`` are JSON text, as on the wire)."""
+        """The workflow's record as on the wire (``input``/``result`` are JSON text)."""
         out: dict[str, Any] = self._call("GET", f"/workflows/{_seg(workflow_id)}",
                                          missing=WorkflowNotFoundError)
         return out
 
-    def list_workflows(self, *, status: str | None = None, workflow_type: str | None = None,
-                       limit: int = 50, offset: int = 0,
-                       namespace: str | None = None) -> list[dict[str, Any]]:
-        """Workflow records, newest first."""
+    def describe(self, workflow_id: str) -> dict[str, Any]:
+        """The workflow's record with ``input`` and ``result`` decoded to Python values.
+
+        Raises:
+            WorkflowNotFoundError: no workflow has that id.
+        """
+        return decode_record(self.get_workflow(workflow_id))
+
+    def list(self, *, status: str | None = None, type: str | None = None, limit: int = 50,
+             offset: int = 0, namespace: str | None = None) -> Records:
+        """Workflow records (as on the wire), newest first.
+
+        Args:
+            status: only this status (``RUNNING``, ``COMPLETED``, ...; case-insensitive here).
+            type: only this workflow type.
+            limit: at most this many.
+            offset: skip this many.
+            namespace: default: the client's.
+        """
         params: dict[str, Any] = {"namespace": namespace or self.namespace, "limit": limit,
                                   "offset": offset}
         if status:
-            params["status"] = status
-        if workflow_type:
-            params["type"] = workflow_type
-        out: list[dict[str, Any]] = self._call("GET", "/workflows", params=params)
+            params["status"] = status.upper()
+        if type:
+            params["type"] = type
+        out: Records = self._call("GET", "/workflows", params=params)
         return out
 
-    def events(self, workflow_id: str) -> list[dict[str, Any]]:
-        """The workflow's history events, oldest first (payloads as JSON text)."""
-        out: list[dict[str, Any]] = self._call("GET", f"/workflows/{_seg(workflow_id)}/events")
+    def list_workflows(self, *, status: str | None = None, workflow_type: str | None = None,
+                       limit: int = 50, offset: int = 0,
+                       namespace: str | None = None) -> Records:
+        """The same as :meth:`list` (the earlier name, kept)."""
+        return self.list(status=status, type=workflow_type, limit=limit, offset=offset,
+                         namespace=namespace)
+
+    def events(self, workflow_id: str) -> Records:
+        """The workflow's history events, oldest first (payloads as JSON text, as on the wire).
+
+        An unknown id gives ``[]`` (engine-api §1.2).
+        """
+        out: Records = self._call("GET", f"/workflows/{_seg(workflow_id)}/events")
+        return out
+
+    def children(self, workflow_id: str) -> Records:
+        """Records of the workflow's child workflows, oldest first (``[]`` if none)."""
+        out: Records = self._call("GET", f"/workflows/{_seg(workflow_id)}/children")
         return out
 
     def signal(self, workflow_id: str, name: str, payload: Any = None) -> None:
-        """Send signal ``name`` with ``payload`` to a workflow."""
+        """Send signal ``name`` with ``payload`` to a workflow.
+
+        Raises:
+            WorkflowNotFoundError: no such workflow.
+            ConflictError: it has finished already (``assay-bridge serve``; compat-policy).
+        """
         self._call("POST", f"/workflows/{_seg(workflow_id)}/signal/{_seg(name)}",
                    {"payload": payload}, missing=WorkflowNotFoundError)
 
     def cancel(self, workflow_id: str) -> None:
-        """Request cancellation; the workflow ends CANCELLED at its next step."""
+        """Request cancellation; the workflow ends CANCELLED at its next step.
+
+        Raises:
+            WorkflowNotFoundError: no such workflow, or it has finished already.
+        """
         self._call("POST", f"/workflows/{_seg(workflow_id)}/cancel", {},
                    missing=WorkflowNotFoundError)
 
     def terminate(self, workflow_id: str, reason: str | None = None) -> None:
-        """End a workflow at once as FAILED with ``reason``."""
+        """End a workflow at once as FAILED with ``reason`` (default ``"terminated"``).
+
+        Raises:
+            WorkflowNotFoundError: no such workflow, or it has finished already.
+        """
         self._call("POST", f"/workflows/{_seg(workflow_id)}/terminate", {"reason": reason},
                    missing=WorkflowNotFoundError)
 
-    def wait(self, workflow_id: str, timeout: float = 60.0) -> dict[str, Any]:
-        """Block until the workflow is terminal (or ``timeout`` passes); returns its record.
+    def wait(self, workflow_id: str, timeout: float | None = 60.0) -> dict[str, Any]:
+        """Block until the workflow is terminal or ``timeout`` passes; returns its record.
 
-        Uses ``assay-bridge serve``'s ``/wait`` long-poll; against an engine without it, falls
-        back to polling the record.
-        """
-        deadline = time.monotonic() + timeout
-        pause = 0.05
-        while True:
-            remaining = deadline - time.monotonic()
-            try:
-                record = self._call(
-                    "GET", f"/workflows/{_seg(workflow_id)}/wait",
-                    params={"timeout": max(0.0, min(remaining, _WAIT_SLICE_S))},
-                    missing=WorkflowNotFoundError, read_timeout=min(remaining, _WAIT_SLICE_S) + 10,
-                )
-            except WorkflowNotFoundError:
-                record = self.get_workflow(workflow_id)  # no /wait route: the workflow exists
-                if record["status"] not in TERMINAL_STATUSES and remaining > 0:
-                    time.sleep(min(pause, remaining))
-                    pause = min(pause * 2, 1.0)
-                    continue
-            if record["status"] in TERMINAL_STATUSES or time.monotonic() >= deadline:
-                return record
-
-    def result(self, workflow_id: str, timeout: float = 60.0) -> Any:
-        """Wait for the workflow and return its result as a Python value.
+        Uses ``assay-bridge serve``'s ``/wait`` long-poll (the engine answers the moment the
+        workflow ends); against an engine without that route (assay's own), polls the record
+        with a pause growing from 0.05 s to 1 s. ``timeout=None`` waits as long as it takes.
 
         Raises:
-            WorkflowFailedError: it ended FAILED, CANCELLED or TIMED_OUT.
+            WorkflowNotFoundError: no such workflow.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        pause = _POLL_FIRST_S
+        while True:
+            remaining = _WAIT_SLICE_S if deadline is None else deadline - time.monotonic()
+            slice_s = max(0.0, min(remaining, _WAIT_SLICE_S))
+            if self._wait_route is not False:
+                record = self._long_poll(workflow_id, slice_s)
+            else:
+                record = None
+            if record is None:  # no /wait route: poll
+                record = self.get_workflow(workflow_id)
+                if record["status"] not in TERMINAL_STATUSES and remaining > 0:
+                    time.sleep(min(pause, remaining))
+                    pause = min(pause * 2, _POLL_MAX_S)
+                    continue
+            if record["status"] in TERMINAL_STATUSES:
+                return record
+            if deadline is not None and time.monotonic() >= deadline:
+                return record
+
+    def _long_poll(self, workflow_id: str, slice_s: float) -> dict[str, Any] | None:
+        try:
+            record: dict[str, Any] = self._call(
+                "GET", f"/workflows/{_seg(workflow_id)}/wait", params={"timeout": slice_s},
+                missing=WorkflowNotFoundError, read_timeout=slice_s + self.timeout,
+            )
+        except WorkflowNotFoundError:
+            self.get_workflow(workflow_id)  # raises if the workflow itself is missing
+            self._wait_route = False        # it exists, so the route does not
+            return None
+        self._wait_route = True
+        return record
+
+    def result(self, workflow_id: str, timeout: float | None = None) -> Any:
+        """Wait for the workflow to finish and return its result as a Python value.
+
+        Args:
+            workflow_id: the workflow.
+            timeout: seconds to wait at most; None waits as long as it takes.
+
+        Raises:
+            WorkflowFailedError: it ended FAILED, CANCELLED or TIMED_OUT (``.error`` holds
+                the engine's error text).
+            WorkflowNotFoundError: no such workflow.
             TimeoutError: it was still running after ``timeout`` seconds.
         """
         record = self.wait(workflow_id, timeout)
-        status = record["status"]
-        if status == "COMPLETED":
-            return None if record["result"] is None else json.loads(record["result"])
-        if status in TERMINAL_STATUSES:
-            raise WorkflowFailedError(workflow_id, status, record.get("error"))
-        raise TimeoutError(f"workflow {workflow_id} still {status} after {timeout}s")
+        return _outcome(record, timeout)
 
-    # -- engine ------------------------------------------------------------------------------
+    # -- workers, queues, engine -----------------------------------------------------------
+    def workers(self, *, namespace: str | None = None) -> Records:
+        """Registered workers (``workflows``/``activities`` as JSON text, as on the wire)."""
+        out: Records = self._call(
+            "GET", "/workers", params={"namespace": namespace or self.namespace})
+        return out
+
+    def queues(self, *, namespace: str | None = None) -> Records:
+        """``[{queue, pending_activities, running_activities, workers}]`` of the namespace."""
+        out: Records = self._call(
+            "GET", "/queues", params={"namespace": namespace or self.namespace})
+        return out
+
     def health(self) -> dict[str, Any]:
         """``GET /health``; raises :class:`EngineUnavailableError` if the engine is down."""
         out: dict[str, Any] = self._call("GET", "/health")
@@ -195,6 +314,95 @@ class Client:
         if error_type is None:
             raise EngineResponseError(resp.status_code, resp.text)
         raise error_type(message)
+
+
+class Schedules:
+    """Cron schedules, reached as ``client.schedules``.
+
+    ``pause``/``resume`` are routes of ``assay-bridge serve`` (compat-policy); assay's engine
+    answers them 404, a :class:`~bridge.errors.NotFoundError`.
+    """
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def _params(self, namespace: str | None) -> dict[str, Any]:
+        return {"namespace": namespace or self._client.namespace}
+
+    def create(self, name: str, workflow_type: str, cron: str, *, input: Any = None,
+               task_queue: str = "default", overlap_policy: str | None = None,
+               namespace: str | None = None) -> dict[str, Any]:
+        """Create a schedule; returns its record.
+
+        Args:
+            name: the schedule's name (unique in the namespace).
+            workflow_type: the workflow each firing starts.
+            cron: 5 fields (minute first) or 6/7 fields (seconds first), e.g.
+                ``"0 0 2 * * *"`` for 02:00 every day.
+            input: the input of each started workflow.
+            task_queue: the queue of each started workflow.
+            overlap_policy: the engine's overlap policy (default ``skip``).
+            namespace: default: the client's.
+
+        Raises:
+            InvalidRequestError: the cron expression does not parse.
+            ConflictError: a schedule of that name exists.
+        """
+        body: dict[str, Any] = {"name": name, "workflow_type": workflow_type, "cron_expr": cron,
+                                "task_queue": task_queue,
+                                "namespace": namespace or self._client.namespace}
+        if input is not None:
+            body["input"] = input
+        if overlap_policy is not None:
+            body["overlap_policy"] = overlap_policy
+        out: dict[str, Any] = self._client._call("POST", "/schedules", body)
+        return out
+
+    def list(self, *, namespace: str | None = None) -> Records:
+        """The namespace's schedules, by name (``input`` as JSON text)."""
+        out: Records = self._client._call("GET", "/schedules",
+                                                       params=self._params(namespace))
+        return out
+
+    def get(self, name: str, *, namespace: str | None = None) -> dict[str, Any]:
+        """One schedule's record; raises :class:`~bridge.errors.NotFoundError` if unknown."""
+        out: dict[str, Any] = self._client._call("GET", f"/schedules/{_seg(name)}",
+                                                 params=self._params(namespace))
+        return out
+
+    def pause(self, name: str, *, namespace: str | None = None) -> dict[str, Any]:
+        """Stop a schedule from firing; returns its record."""
+        out: dict[str, Any] = self._client._call("POST", f"/schedules/{_seg(name)}/pause", {},
+                                                 params=self._params(namespace))
+        return out
+
+    def resume(self, name: str, *, namespace: str | None = None) -> dict[str, Any]:
+        """Let a paused schedule fire again, from its next matching time; returns its record."""
+        out: dict[str, Any] = self._client._call("POST", f"/schedules/{_seg(name)}/resume", {},
+                                                 params=self._params(namespace))
+        return out
+
+    def delete(self, name: str, *, namespace: str | None = None) -> None:
+        """Delete a schedule; workflows it started are not touched."""
+        self._client._call("DELETE", f"/schedules/{_seg(name)}", params=self._params(namespace))
+
+
+def decode_record(record: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a workflow or schedule record with ``input``/``result`` as Python values."""
+    out = dict(record)
+    for key in ("input", "result"):
+        if key in out:
+            out[key] = decode_json_text(out[key])
+    return out
+
+
+def _outcome(record: dict[str, Any], timeout: float | None) -> Any:
+    status = record["status"]
+    if status == "COMPLETED":
+        return decode_json_text(record["result"])
+    if status in TERMINAL_STATUSES:
+        raise WorkflowFailedError(record["id"], status, record.get("error"))
+    raise TimeoutError(f"workflow {record['id']} still {status} after {timeout}s")
 
 
 def _seg(value: str) -> str:
