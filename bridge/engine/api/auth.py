@@ -1,10 +1,11 @@
 """API-key authentication (engine-api §4), as a pure ASGI middleware.
 
 When on, every ``/api/v1`` route needs ``Authorization: Bearer <key>``, except
-:data:`OPEN_PATHS`: health and version (compat-policy: probes must work under auth) and the
-OpenAPI document. Failures are 401 ``{"error": ...}`` with assay's messages. Keys are checked by
-the core (``verify_api_key``); a positive answer is remembered for :data:`CACHE_S` seconds,
-keyed by the key's SHA-256, so a busy worker does not cost a database read per poll.
+:data:`OPEN_PATHS`: health and version (compat-policy: probes must work under auth), the
+OpenAPI document and its HTML page (open in assay too). Failures are 401 ``{"error": ...}``
+with assay's messages. Keys are checked by the core (``verify_api_key``); a positive answer is
+remembered for :data:`CACHE_S` seconds, keyed by the key's SHA-256, so a busy worker does not
+cost a database read per poll.
 Tokens are never logged.
 """
 
@@ -22,7 +23,9 @@ from bridge.engine.api.state import ApiState
 
 logger = logging.getLogger(__name__)
 
-OPEN_PATHS = frozenset({"/api/v1/health", "/api/v1/version", "/api/v1/openapi.json"})
+OPEN_PATHS = frozenset(
+    {"/api/v1/health", "/api/v1/version", "/api/v1/openapi.json", "/api/v1/docs"}
+)
 API_PREFIX = "/api/v1"
 CACHE_S = 30.0
 MISSING_MESSAGE = "Missing Authorization: Bearer <api-key>"
@@ -88,7 +91,7 @@ class ApiKeyAuthMiddleware:
 def _bearer(scope: Scope) -> str | None:
     for name, value in scope.get("headers", ()):
         if name.lower() == b"authorization":
-            text = value.decode("latin-1")
+            text: str = bytes(value).decode("latin-1")
             if text.startswith("Bearer ") and len(text) > len("Bearer "):
                 return text[len("Bearer ") :]
             return None

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from bridge import __version__
 
@@ -268,3 +268,24 @@ def build_openapi() -> dict[str, Any]:
 async def openapi_json(request: Request) -> Response:
     """GET /api/v1/openapi.json -> 200 the OpenAPI document (open under auth)."""
     return JSONResponse(build_openapi())
+
+
+#: The API reference page, as assay serves it: Scalar, loaded from a CDN, reading openapi.json.
+DOCS_HTML = """<!doctype html>
+<html>
+<head>
+<meta charset="utf-8">
+<title>assay-bridge workflow engine API</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+</head>
+<body>
+<script id="api-reference" data-url="/api/v1/openapi.json"></script>
+<script src="https://cdn.jsdelivr.net/npm/@scalar/api-reference"></script>
+</body>
+</html>
+"""
+
+
+async def docs_html(request: Request) -> Response:
+    """GET /api/v1/docs -> 200 an HTML API reference over openapi.json (open under auth)."""
+    return HTMLResponse(DOCS_HTML)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from bridge.engine.api import namespaces, schedules, sse, tasks, workers, workflows
-from bridge.engine.api.openapi import openapi_json
+from bridge.engine.api.openapi import docs_html, openapi_json
 
 API = "/api/v1"
 
@@ -59,4 +59,5 @@ ROUTES: list[Route] = [
     Route(f"{API}/version", namespaces.version, methods=["GET"]),
     Route(f"{API}/events/stream", sse.event_stream, methods=["GET"]),
     Route(f"{API}/openapi.json", openapi_json, methods=["GET"]),
+    Route(f"{API}/docs", docs_html, methods=["GET"]),
 ]

@@ -87,11 +87,17 @@ def test_openapi_document_is_served_and_covers_every_route(api: Api) -> None:
     assert doc["openapi"].startswith("3.")
     documented = {(path, method.upper()) for path, ops in doc["paths"].items() for method in ops}
     for route in ROUTES:
-        if route.path == "/api/v1/openapi.json":
+        if route.path in ("/api/v1/openapi.json", "/api/v1/docs"):
             continue
         for method in route.methods or ():
             if method != "HEAD":
                 assert (route.path, method) in documented, (route.path, method)
+
+
+def test_docs_page_points_at_the_openapi_document(api: Api) -> None:
+    resp = api.get("/docs")
+    assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/html")
+    assert "/api/v1/openapi.json" in resp.text
 
 
 def test_unknown_route_is_404_and_wrong_method_is_405(api: Api) -> None:

@@ -22,7 +22,7 @@ def test_auth_on_requires_a_valid_bearer_key_except_on_open_paths(
         assert missing.status_code == 401 and "error" in missing.json()
         assert wrong.get("/workflows").status_code == 401
         assert anonymous.get("/events/stream", stream=True).status_code == 401
-        for open_path in ("/health", "/version", "/openapi.json"):
+        for open_path in ("/health", "/version", "/openapi.json", "/docs"):
             assert anonymous.get(open_path).status_code == 200, open_path
         assert authed.get("/workflows").status_code == 200
         assert authed.start(new_id())["status"] == "PENDING"

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import requests
 
 from bridge.testing import EngineServer, EngineServerError
 from tests.engine.http.conftest import Api, new_id
@@ -66,12 +67,15 @@ def test_second_engine_on_the_same_database_refuses_to_start(
         assert api.get("/health").status_code == 200
 
 
-def test_sigterm_releases_a_held_poll_at_once(
+def test_sigterm_releases_a_held_poll_and_ends_sse_streams_at_once(
     engine_factory: Callable[..., EngineServer],
 ) -> None:
     server = engine_factory(poll_wait_s=20)
     answer: dict[str, Any] = {}
-    api = Api(server)
+    api, watcher = Api(server), Api(server)
+    stream = watcher.get("/events/stream", stream=True, timeout=10)
+    lines = stream.iter_lines(decode_unicode=True)
+    assert next(lines) == ": connected"
 
     def poll() -> None:
         resp = api.post("/workflow-tasks/poll", {"queue": new_id("q"), "worker_id": "w"},
@@ -85,10 +89,17 @@ def test_sigterm_releases_a_held_poll_at_once(
     code = server.stop()
     elapsed = time.monotonic() - started
     thread.join(30)
+    try:
+        rest = list(lines)  # the stream ends instead of waiting for keep-alives
+    except requests.exceptions.ChunkedEncodingError:
+        rest = []
+    stream.close()
     api.close()
+    watcher.close()
     assert code == 0
     assert answer["body"] == b"null"
     assert elapsed < 5
+    assert not [line for line in rest if line.startswith("event:")]
 
 
 def test_invalid_settings_exit_with_code_2() -> None:
