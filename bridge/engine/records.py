@@ -61,10 +61,25 @@ def event_record(row: Row) -> dict[str, Any]:
             "timestamp": float(row["timestamp"])}
 
 
+#: History payload fields that workflow.lua stores in a Lua table, where a nil would vanish.
+_NIL_UNSAFE = {"SignalReceived": "payload", "SideEffectRecorded": "value"}
+
+
 def history_entry(row: Row) -> dict[str, Any]:
-    """One ``history[]`` element of a workflow task: payload parsed (engine-api §1.4)."""
+    """One ``history[]`` element of a workflow task: payload parsed (engine-api §1.4).
+
+    A signal without payload, or a side effect whose value is nil, is sent as ``false``:
+    workflow.lua keeps these values in Lua tables, where a nil is no entry at all, so the wait
+    would never see its signal and the side effect would run and be recorded again on every
+    replay (compat.md). ``false`` is as falsy as nil to the workflow code. Stored events and
+    ``GET /events`` keep the null.
+    """
+    payload = parse_json_text(row["payload"])
+    field = _NIL_UNSAFE.get(row["event_type"])
+    if field is not None and isinstance(payload, dict) and payload.get(field) is None:
+        payload = {**payload, field: False}
     return {"seq": row["seq"], "event_type": row["event_type"],
-            "payload": parse_json_text(row["payload"]), "timestamp": float(row["timestamp"])}
+            "payload": payload, "timestamp": float(row["timestamp"])}
 
 
 def activity_record(row: Row) -> dict[str, Any]:

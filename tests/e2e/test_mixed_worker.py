@@ -57,8 +57,21 @@ def make_worker(engine: EngineServer, queue: str, **kwargs: Any) -> Worker:
             return {"caught": str(exc).rsplit(": ", 1)[-1]}
         return None
 
+    @w.activity("py_flaky")
+    def py_flaky(ctx: Any, input: Any) -> Any:
+        attempts.append(ctx.info.attempt)
+        raise ValueError(f"attempt {ctx.info.attempt} failed")
+
+    @w.workflow("PyRetries")
+    def py_retries(ctx: Any, input: Any) -> Any:
+        return ctx.execute_activity("py_flaky", None, task_queue=queue, max_attempts=2,
+                                    initial_interval_secs=0.05)
+
     w.load_lua(LUA)
     return w
+
+
+attempts: list[int] = []
 
 
 @pytest.fixture
@@ -125,6 +138,18 @@ def test_unhandled_python_error_fails_the_workflow(engine: EngineServer, client:
     finally:
         w.stop()
         w.join(timeout=30)
+
+
+def test_python_activity_error_carries_its_type_and_is_retried(
+    worker: Worker, client: Client, queue: str
+) -> None:
+    attempts.clear()
+    client.start_workflow("PyRetries", "retries-1", task_queue=queue)
+    with pytest.raises(WorkflowFailedError) as info:
+        client.result("retries-1", timeout=30)
+    assert attempts == [1, 2]
+    assert info.value.error is not None
+    assert info.value.error.endswith("activity 'py_flaky' failed: ValueError: attempt 2 failed")
 
 
 def test_concurrency_runs_independent_loops(engine: EngineServer, client: Client,
