@@ -1,16 +1,18 @@
-"""Start an OrderPipeline on the engine and print its result."""
+"""Start an Intake (Python workflow -> Lua activity + Lua child workflow -> Python activity +
+Python child workflow -> Lua activity) and print its result.
+
+    python examples/mixed/start.py "some words to score"
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import sys
-import uuid
 
 from bridge import Client
 
-with Client(os.environ.get("ASSAY_ENGINE_URL", "http://127.0.0.1:8080")) as client:
-    workflow_id = f"order-{uuid.uuid4().hex[:8]}"
-    client.start_workflow("OrderPipeline", workflow_id,
-                          {"order": 42, "text": " ".join(sys.argv[1:]) or "durable lua from python"})
-    print(json.dumps(client.result(workflow_id, timeout=60), indent=2, sort_keys=True))
+text = " ".join(sys.argv[1:]) or "durable lua from python"
+with Client(os.environ.get("ASSAY_ENGINE_URL", "http://localhost:8080")) as client:
+    started = client.start("Intake", input={"order": 42, "text": text})
+    print(json.dumps(client.result(started["workflow_id"], timeout=60), indent=2, sort_keys=True))

@@ -2,7 +2,11 @@
 
     assay-bridge serve &                      # the engine, SQLite in ./assay-workflow.db
     python examples/mixed/worker.py &         # this worker
-    python examples/mixed/start.py            # start an OrderPipeline and print its result
+    python examples/mixed/start.py            # start an Intake and print its result
+
+Intake (Python) -> count_words (Lua activity) and OrderPipeline (Lua child workflow)
+OrderPipeline (Lua) -> score (Python activity) and Review (Python child workflow)
+Review (Python) -> shout (Lua activity)
 """
 
 from __future__ import annotations
@@ -13,7 +17,20 @@ from typing import Any
 
 from bridge import ActivityContext, Worker, WorkflowContext
 
-worker = Worker(os.environ.get("ASSAY_ENGINE_URL", "http://127.0.0.1:8080"), queue="default")
+worker = Worker(os.environ.get("ASSAY_ENGINE_URL", "http://localhost:8080"), queue="default")
+
+
+@worker.workflow("Intake")
+def intake(ctx: WorkflowContext, input: dict[str, Any]) -> dict[str, Any]:
+    """A Python workflow that calls a Lua activity and starts a Lua child workflow."""
+    counted = ctx.execute_activity("count_words", {"text": input["text"]})
+    if counted["words"] == 0:
+        return {"accepted": False, "words": 0}
+    order = ctx.start_child_workflow(
+        "OrderPipeline", workflow_id=f"{ctx.workflow_id}-order",
+        input={"order": input["order"], "text": input["text"]},
+    )
+    return {"accepted": True, "words": counted["words"], "order": order}
 
 
 @worker.activity("score")

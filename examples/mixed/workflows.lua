@@ -1,5 +1,5 @@
 -- Lua half of the mixed example: a Lua workflow that calls a Python activity and
--- starts a Python child workflow, and a Lua activity that the Python workflow calls.
+-- starts a Python child workflow, and Lua activities that the Python workflows call.
 local workflow = require("assay.workflow")
 
 workflow.define("OrderPipeline", function(ctx, input)
@@ -19,7 +19,13 @@ workflow.activity("shout", function(ctx, input)
     return { text = string.upper(input.text) .. "!" }
 end)
 
+workflow.activity("count_words", function(ctx, input)
+    local n = 0
+    for _ in string.gmatch(input.text, "%S+") do n = n + 1 end
+    return { words = n }
+end)
+
 -- Run alone with `assay-bridge run workflows.lua` this would serve the Lua half only;
 -- worker.py loads it with Worker.load_lua, which defers this call to Worker.run().
-workflow.connect(env.get("ASSAY_ENGINE_URL") or "http://127.0.0.1:8080")
+workflow.connect(env.get("ASSAY_ENGINE_URL") or "http://localhost:8080")
 workflow.listen({ queue = "default" })
