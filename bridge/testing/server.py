@@ -36,6 +36,9 @@ from bridge.errors import BridgeError
 DEFAULT_STARTUP_TIMEOUT_S = 30.0
 #: How long :meth:`EngineServer.stop` waits for a graceful exit before SIGKILL.
 DEFAULT_STOP_TIMEOUT_S = 15.0
+#: assay's variables that ``serve`` reads; with every ``ASSAY_BRIDGE_*`` one they are not passed
+#: on to the child unless given in ``env``.
+_SERVE_VARIABLES = frozenset({"DATABASE_URL", "ASSAY_WF_DISPATCH_TIMEOUT_SECS"})
 #: The interval at which the port file and health endpoint are checked while starting.
 _CHECK_INTERVAL_S = 0.02
 
@@ -62,7 +65,9 @@ class EngineServer:
         poll_wait_s: ``--poll-wait-secs``; None keeps the server default.
         dispatch_timeout_s: ``--dispatch-timeout-secs``; None keeps the server default.
         extra_args: more ``serve`` flags, passed as they are.
-        env: extra environment variables for the child (on top of this process's).
+        env: extra environment variables for the child. The child gets this process's
+            environment without ``DATABASE_URL``, ``ASSAY_WF_DISPATCH_TIMEOUT_SECS`` and
+            ``ASSAY_BRIDGE_*`` (so a developer's shell cannot change the server), then ``env``.
         startup_timeout_s: how long :meth:`start` waits for the engine to listen.
         python: the interpreter that runs ``-m bridge``.
 
@@ -144,8 +149,7 @@ class EngineServer:
             "--port-file", str(self._port_file),
             "--backend", self.backend_url,
         ]  # fmt: skip
-        if self.auth_api_key:
-            cmd.append("--auth-api-key")
+        cmd.append("--auth-api-key" if self.auth_api_key else "--no-auth-api-key")
         if self.poll_wait_s is not None:
             cmd += ["--poll-wait-secs", repr(float(self.poll_wait_s))]
         if self.dispatch_timeout_s is not None:
@@ -164,9 +168,10 @@ class EngineServer:
         self._port_file.unlink(missing_ok=True)
         self._port = None
         env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
-        for name in ("DATABASE_URL", "ASSAY_BRIDGE_PORT", "ASSAY_BRIDGE_HOST"):
-            if name not in self.env:
-                env.pop(name, None)  # flags decide; a stray variable must not move the server
+        for name in list(env):
+            if name in _SERVE_VARIABLES or name.startswith("ASSAY_BRIDGE_"):
+                if name not in self.env:
+                    del env[name]  # the constructor decides; a stray variable must not
         with open(self.log_path, "ab") as log:
             self._process = subprocess.Popen(
                 self.command(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,

@@ -1,7 +1,7 @@
 """GET /api/v1/openapi.json: an OpenAPI 3.1 document describing every route.
 
 Written by hand as a table, one row per method and path of :mod:`bridge.engine.api.routes`;
-``tests/engine/api/test_openapi.py`` checks that no route is left out. Unlike assay's document
+``tests/engine/http/test_http_admin.py`` checks that no route is left out. Unlike assay's document
 (21 paths) it covers activities, workflow tasks, namespaces, queues and the SSE stream too.
 """
 

@@ -81,6 +81,22 @@ class Api:
                          {"worker_id": worker_id, "commands": commands})
 
 
+def read_sse(resp: requests.Response) -> Iterator[tuple[str, str]]:
+    """Yield ``(event, data)`` per SSE message; a comment line yields ``("comment", text)``."""
+    event, data = "message", []
+    for raw in resp.iter_lines(decode_unicode=True):
+        line = raw if isinstance(raw, str) else raw.decode()
+        if line.startswith(":"):
+            yield "comment", line[1:].strip()
+        elif line.startswith("event:"):
+            event = line[len("event:"):].strip()
+        elif line.startswith("data:"):
+            data.append(line[len("data:"):].strip())
+        elif line == "" and data:
+            yield event, "\n".join(data)
+            event, data = "message", []
+
+
 def new_id(prefix: str = "wf") -> str:
     """A workflow id (or queue name) no other test uses."""
     return f"{prefix}-{uuid.uuid4().hex[:12]}"

@@ -9,10 +9,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-import requests
 
 from bridge.testing import EngineServer
-from tests.engine.http.conftest import Api, new_id
+from tests.engine.http.conftest import Api, new_id, read_sse
 
 POLL_WAIT_S = 10.0
 #: Long enough for the poll request to reach the server and be held before work is created.
@@ -95,22 +94,6 @@ def test_timer_fires_through_the_due_runner_and_wakes_a_held_poll(live: Api) -> 
     assert fired and fired[0]["payload"]["timer_seq"] == 1
 
 
-def _read_sse(resp: requests.Response) -> Iterator[tuple[str, str]]:
-    """Yield (event, data) pairs; comment lines are yielded as ("comment", text)."""
-    event, data = "message", []
-    for raw in resp.iter_lines(decode_unicode=True):
-        line = raw if isinstance(raw, str) else raw.decode()
-        if line.startswith(":"):
-            yield "comment", line[1:].strip()
-        elif line.startswith("event:"):
-            event = line[len("event:"):].strip()
-        elif line.startswith("data:"):
-            data.append(line[len("data:"):].strip())
-        elif line == "" and data:
-            yield event, "\n".join(data)
-            event, data = "message", []
-
-
 def test_sse_stream_delivers_workflow_events(live: Api) -> None:
     wf = new_id()
     with Api(live.server) as watcher:
@@ -118,7 +101,7 @@ def test_sse_stream_delivers_workflow_events(live: Api) -> None:
         try:
             assert resp.status_code == 200
             assert resp.headers["content-type"].startswith("text/event-stream")
-            messages = _read_sse(resp)
+            messages = read_sse(resp)
             assert next(messages) == ("comment", "connected")  # subscribed from here on
             live.start(wf, input={"x": 1})
             assert live.post(f"/workflows/{wf}/signal/go", {"payload": 7}).ok

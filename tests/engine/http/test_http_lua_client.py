@@ -18,8 +18,7 @@ from pathlib import Path
 import pytest
 
 from bridge.testing import EngineServer
-from tests.engine.http.conftest import Api, new_id
-from tests.engine.http.test_http_live import _read_sse
+from tests.engine.http.conftest import Api, new_id, read_sse
 
 SCRIPT = r"""
 local workflow = require("assay.workflow")
@@ -65,7 +64,7 @@ def test_unchanged_lua_client_runs_a_workflow_to_completion(
     with Api(lua_engine) as api, Api(lua_engine) as watcher:
         stream = watcher.get("/events/stream", params={"workflow_id": wf}, stream=True,
                              timeout=20)
-        messages = _read_sse(stream)
+        messages = read_sse(stream)
         assert next(messages) == ("comment", "connected")
         worker = subprocess.Popen(
             [sys.executable, "-m", "bridge", "run", str(script), lua_engine.url, wf],

@@ -74,7 +74,7 @@ def test_sigterm_releases_a_held_poll_and_ends_sse_streams_at_once(
     answer: dict[str, Any] = {}
     api, watcher = Api(server), Api(server)
     stream = watcher.get("/events/stream", stream=True, timeout=10)
-    lines = stream.iter_lines(decode_unicode=True)
+    lines = (x if isinstance(x, str) else x.decode() for x in stream.iter_lines())
     assert next(lines) == ": connected"
 
     def poll() -> None:
