@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from bridge.engine.clock import Clock, SystemClock
 from bridge.engine.context import Op, Settings
-from bridge.engine.notify import Notifier, NullNotifier, deliver
+from bridge.engine.notify import Notifier, NullNotifier, deliver, shared_notices
 from bridge.engine.ops import activities, dispatch, namespaces, schedules, timers_signals, workers
 from bridge.engine.ops import workflows as wf_ops
 from bridge.engine.records import optional_json_text
@@ -40,11 +40,13 @@ TX_ATTEMPTS = 5
 TX_BACKOFF_S = 0.01
 
 
-def store_from_url(backend_url: str) -> Store:
+def store_from_url(backend_url: str, *, pool_size: int | None = None) -> Store:
     """Build (not open) the store named by ``backend_url``.
 
-    ``sqlite:///relative.db``, ``sqlite:////abs/path.db`` and ``sqlite:///:memory:`` are
-    understood; other schemes raise :class:`~bridge.errors.ConfigError`.
+    ``sqlite:///relative.db``, ``sqlite:////abs/path.db`` and ``sqlite:///:memory:`` give the
+    SQLite store; ``postgres://`` and ``postgresql://`` URLs (libpq's form,
+    ``postgresql://user:pass@host:5432/db?sslmode=require``) the PostgreSQL store, with at most
+    ``pool_size`` pooled connections. Other schemes raise :class:`~bridge.errors.ConfigError`.
     """
     scheme, sep, rest = backend_url.partition("://")
     if not sep:
@@ -54,7 +56,15 @@ def store_from_url(backend_url: str) -> Store:
 
         path = rest[1:] if rest.startswith("/") else rest
         return SQLiteStore(path or ":memory:")
-    raise ConfigError(f"unsupported backend {scheme!r} (supported: sqlite)")
+    if scheme in ("postgres", "postgresql"):
+        try:
+            from bridge.engine.store.postgres import DEFAULT_POOL_SIZE, PostgresStore
+        except ImportError as exc:
+            raise ConfigError("the PostgreSQL backend needs psycopg 3: "
+                              "pip install 'assay-bridge[postgres]'") from exc
+
+        return PostgresStore(backend_url, pool_size=pool_size or DEFAULT_POOL_SIZE)
+    raise ConfigError(f"unsupported backend {scheme!r} (supported: sqlite, postgres)")
 
 
 class Engine:
@@ -79,9 +89,11 @@ class Engine:
 
     @classmethod
     def open(cls, backend_url: str, *, notifier: Notifier | None = None,
-             settings: Settings | None = None, clock: Clock | None = None) -> Engine:
-        """Open the store named by ``backend_url`` (creating its schema) and wrap it."""
-        store = store_from_url(backend_url)
+             settings: Settings | None = None, clock: Clock | None = None,
+             pool_size: int | None = None) -> Engine:
+        """Open the store named by ``backend_url`` (creating or migrating its schema) and wrap
+        it; ``pool_size`` bounds a PostgreSQL store's connections (see :func:`store_from_url`)."""
+        store = store_from_url(backend_url, pool_size=pool_size)
         store.open()
         return cls(store, notifier=notifier, settings=settings, clock=clock)
 
@@ -99,6 +111,10 @@ class Engine:
                 with self.store.transaction(write=write) as tx:
                     op = Op(tx=tx, now=at, settings=self.settings)
                     result = fn(op, *args, **kwargs)
+                    if op.outbox:  # other instances hear of it only if this commits
+                        shared = shared_notices(op.outbox)
+                        if shared:
+                            tx.publish(shared)
             except StoreError as exc:
                 if not exc.retryable or attempt == TX_ATTEMPTS:
                     raise

@@ -14,11 +14,19 @@ Kinds and their data:
   ``workflow_completed``, ``workflow_failed``, ``workflow_cancelled``, ``task_completed``,
   ``task_failed``, ``signal_received``, ``schedule_triggered``).
 * ``"workflow_terminal"`` ``{"workflow_id", "status"}``: a workflow reached a terminal status.
+
+With several engine instances on one database (PostgreSQL), the wake-up kinds
+(:data:`SHARED_KINDS`) are also published to the other instances inside the transaction
+(``Tx.publish``), so a task created through one instance wakes a worker polling another.
+``"deadline"`` stays local: every instance's runner learns the next deadline from the database
+after each ``run_due``. ``"event"`` (SSE) stays local too: a stream shows what its own
+instance did.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 logger = logging.getLogger(__name__)
@@ -74,3 +82,29 @@ def deliver(notifier: Notifier, pending: list[tuple[str, dict[str, Any]]]) -> No
             notifier.notify(kind, data)
         except Exception:
             logger.exception("notifier failed on %s", kind)
+
+
+#: Notification kinds other engine instances on the same database need (to wake their polls).
+SHARED_KINDS: dict[str, tuple[str, ...]] = {
+    "workflow_task": ("queue",),
+    "activity_task": ("queue",),
+    "workflow_terminal": ("workflow_id", "status"),
+}
+
+
+def shared_notices(pending: Sequence[tuple[str, dict[str, Any]]]
+                   ) -> list[tuple[str, dict[str, Any]]]:
+    """The notices of ``pending`` worth sending to other instances: the wake-up kinds, reduced
+    to the fields a waiter keys on, without duplicates, in order."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    seen: set[tuple[str, tuple[Any, ...]]] = set()
+    for kind, data in pending:
+        fields = SHARED_KINDS.get(kind)
+        if fields is None:
+            continue
+        values = tuple(data.get(f) for f in fields)
+        if (kind, values) in seen:
+            continue
+        seen.add((kind, values))
+        out.append((kind, dict(zip(fields, values))))
+    return out

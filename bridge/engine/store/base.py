@@ -23,12 +23,19 @@ Rules every store must keep (``tests/engine/store/test_contract.py`` checks them
 * **Stores never read a clock.** Every time comes in as an argument.
 * Driver errors are translated to :class:`~bridge.errors.StoreError` (``retryable=True`` for
   lock and serialisation conflicts) or :class:`~bridge.errors.StoreUnavailableError` (disk full,
-  read-only database), always with the driver error as ``__cause__``.
+  read-only database, lost server), always with the driver error as ``__cause__``.
+* **Background work is claimed per row.** The steps ``run_due`` uses to find due work
+  (``take_due_timers``, ``timed_out_activities``, ``activities_of_dead_workers``,
+  ``expired_leases``, ``due_schedules``) hand each row to at most one open transaction at a
+  time: a store that allows several engine instances on one database (capability
+  ``several_instances``) locks the rows it returns and skips rows another transaction holds
+  (PostgreSQL: ``FOR UPDATE SKIP LOCKED``), so each timer, timeout, lease and cron tick is
+  processed exactly once across instances.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -39,6 +46,43 @@ TERMINAL_STATUSES: tuple[str, ...] = ("COMPLETED", "FAILED", "CANCELLED", "TIMED
 
 #: Capabilities a store may declare in ``Store.capabilities``; tests skip only by capability.
 CAP_INSTANCE_LOCK = "instance_lock"
+#: Several engine instances may serve one database at once (claims lock rows, notices are
+#: shared through :meth:`Store.listen` / :meth:`Tx.publish`).
+CAP_SEVERAL_INSTANCES = "several_instances"
+
+#: A notice kind :meth:`Store.listen` delivers when notices may have been missed (the listener
+#: reconnected): everyone waiting should look again.
+RESYNC = "resync"
+
+Notice = tuple[str, dict[str, Any]]
+
+#: Columns of each table that ``insert_*`` / ``update_*`` accept (engine-api §2.5 names plus
+#: the corrections' extra columns). Stores check names against these before building SQL.
+WORKFLOW_COLUMNS = frozenset({
+    "id", "namespace", "run_id", "workflow_type", "task_queue", "status", "input", "result",
+    "error", "parent_id", "origin_id", "claimed_by", "needs_dispatch", "dispatch_claimed_by",
+    "dispatch_last_heartbeat", "created_at", "updated_at", "completed_at"})
+ACTIVITY_COLUMNS = frozenset({
+    "workflow_id", "seq", "name", "task_queue", "input", "status", "result", "error", "attempt",
+    "max_attempts", "initial_interval_secs", "backoff_coefficient", "start_to_close_secs",
+    "heartbeat_timeout_secs", "claimed_by", "scheduled_at", "started_at", "completed_at",
+    "last_heartbeat", "timeout_at"})
+SCHEDULE_COLUMNS = frozenset({
+    "namespace", "name", "workflow_type", "cron_expr", "input", "task_queue", "overlap_policy",
+    "paused", "last_run_at", "next_run_at", "last_workflow_id", "created_at"})
+WORKER_COLUMNS = frozenset({
+    "id", "namespace", "identity", "task_queue", "workflows", "activities",
+    "max_concurrent_workflows", "max_concurrent_activities", "active_tasks", "last_heartbeat",
+    "registered_at"})
+
+
+def checked_columns(fields: Mapping[str, Any], allowed: frozenset[str]) -> list[str]:
+    """The keys of ``fields`` in order; ValueError naming any that ``allowed`` lacks."""
+    names = list(fields)
+    unknown = [n for n in names if n not in allowed]
+    if unknown:
+        raise ValueError(f"unknown column(s): {unknown}")
+    return names
 
 
 class Store(Protocol):
@@ -86,9 +130,25 @@ class Store(Protocol):
         """Drop the lock if ``instance_id`` holds it. Idempotent."""
         ...
 
+    def listen(self, callback: Callable[[str, dict[str, Any]], None]) -> None:
+        """Hear the notices other engine instances publish (capability ``several_instances``).
+
+        From now until :meth:`close`, ``callback(kind, data)`` is called from a background
+        thread for every notice another instance's committed transaction published with
+        :meth:`Tx.publish` (never for this store's own). When notices may have been lost (the
+        listening connection dropped and came back) it is called with :data:`RESYNC` and ``{}``.
+        A single-instance store has nobody to hear and does nothing. Call at most once.
+        """
+        ...
+
 
 class Tx(Protocol):
     """Row-level steps inside one open transaction. None of them commits."""
+
+    def publish(self, notices: Sequence[Notice]) -> None:
+        """Send ``notices`` to the other engine instances' :meth:`Store.listen` callbacks if,
+        and only when, this transaction commits. A single-instance store does nothing."""
+        ...
 
     # -- workflows ---------------------------------------------------------------------------
     def insert_workflow(self, row: Mapping[str, Any]) -> bool:
@@ -127,7 +187,8 @@ class Tx(Protocol):
         ...
 
     def expired_leases(self, cutoff: float, limit: int) -> list[Row]:
-        """Workflows holding a lease whose ``dispatch_last_heartbeat < cutoff``."""
+        """Workflows holding a lease whose ``dispatch_last_heartbeat < cutoff``, locked for this
+        transaction (rows another transaction holds are skipped)."""
         ...
 
     def oldest_lease_at(self) -> float | None:
@@ -161,7 +222,8 @@ class Tx(Protocol):
         ...
 
     def list_activities(self, workflow_id: str, statuses: Sequence[str]) -> list[Row]:
-        """Activities of a workflow with one of ``statuses``, by seq."""
+        """Activities of a workflow with one of ``statuses``, by seq (locked in a write
+        transaction, so a concurrent claim cannot change them underneath)."""
         ...
 
     def claim_activity_task(self, *, queue: str, worker_id: str, now: float) -> Row | None:
@@ -178,12 +240,13 @@ class Tx(Protocol):
         ...
 
     def timed_out_activities(self, now: float, limit: int) -> list[Row]:
-        """RUNNING activities whose ``timeout_at <= now``."""
+        """RUNNING activities whose ``timeout_at <= now``, locked (held rows skipped)."""
         ...
 
     def activities_of_dead_workers(self, cutoff: float, limit: int) -> list[Row]:
         """RUNNING activities claimed by a registered worker whose last heartbeat and whose own
-        last sign of life (``last_heartbeat`` or ``started_at``) are both older than ``cutoff``."""
+        last sign of life (``last_heartbeat`` or ``started_at``) are both older than ``cutoff``;
+        locked, held rows skipped."""
         ...
 
     def activities_becoming_ready(self, after: float, now: float) -> list[Row]:
@@ -200,11 +263,16 @@ class Tx(Protocol):
         ...
 
     def take_due_timers(self, now: float, limit: int) -> list[Row]:
-        """Mark unfired timers with ``fire_at <= now`` fired and return them, oldest first."""
+        """Mark unfired timers with ``fire_at <= now`` fired and return them, oldest first.
+
+        Exactly once: two concurrent callers never both get the same timer."""
         ...
 
     def cancel_timers(self, workflow_id: str) -> int:
-        """Mark every unfired timer of the workflow fired (without an event). Returns count."""
+        """Mark every unfired timer of the workflow fired (without an event). Returns count.
+
+        A timer that a concurrent :meth:`take_due_timers` holds may be left to it (it fires,
+        and the core then finds the workflow finished and writes no event)."""
         ...
 
     def next_timer_at(self) -> float | None:
@@ -250,7 +318,8 @@ class Tx(Protocol):
         ...
 
     def due_schedules(self, now: float, limit: int) -> list[Row]:
-        """Unpaused schedules with ``next_run_at <= now``, earliest first."""
+        """Unpaused schedules with ``next_run_at <= now``, earliest first, locked for this
+        transaction (held rows skipped): a cron tick is fired by one transaction only."""
         ...
 
     def next_schedule_at(self) -> float | None:

@@ -23,7 +23,7 @@ import os
 import socket
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from importlib import resources
 from typing import Any
@@ -171,6 +171,9 @@ class SQLiteStore:
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")
                     raise translate_error(exc) from exc
+
+    def listen(self, callback: Callable[[str, dict[str, Any]], None]) -> None:
+        """Nothing to hear: a SQLite database is served by one instance (see the lock below)."""
 
     # -- single-instance lock (engine-api §2.5 engine_lock, compat-policy) --------------------
     def acquire_instance_lock(self, instance_id: str, *, now: float, stale_after_s: float,

@@ -11,34 +11,19 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bridge.engine.store.base import TERMINAL_STATUSES, Row, iter_chunks
+from bridge.engine.store.base import (
+    ACTIVITY_COLUMNS,
+    SCHEDULE_COLUMNS,
+    TERMINAL_STATUSES,
+    WORKER_COLUMNS,
+    WORKFLOW_COLUMNS,
+    Notice,
+    Row,
+    checked_columns,
+    iter_chunks,
+)
 
 _TERMINAL_SQL = "(" + ",".join(f"'{s}'" for s in TERMINAL_STATUSES) + ")"
-
-_WORKFLOW_COLS = frozenset({
-    "id", "namespace", "run_id", "workflow_type", "task_queue", "status", "input", "result",
-    "error", "parent_id", "origin_id", "claimed_by", "needs_dispatch", "dispatch_claimed_by",
-    "dispatch_last_heartbeat", "created_at", "updated_at", "completed_at"})
-_ACTIVITY_COLS = frozenset({
-    "workflow_id", "seq", "name", "task_queue", "input", "status", "result", "error", "attempt",
-    "max_attempts", "initial_interval_secs", "backoff_coefficient", "start_to_close_secs",
-    "heartbeat_timeout_secs", "claimed_by", "scheduled_at", "started_at", "completed_at",
-    "last_heartbeat", "timeout_at"})
-_SCHEDULE_COLS = frozenset({
-    "namespace", "name", "workflow_type", "cron_expr", "input", "task_queue", "overlap_policy",
-    "paused", "last_run_at", "next_run_at", "last_workflow_id", "created_at"})
-_WORKER_COLS = frozenset({
-    "id", "namespace", "identity", "task_queue", "workflows", "activities",
-    "max_concurrent_workflows", "max_concurrent_activities", "active_tasks", "last_heartbeat",
-    "registered_at"})
-
-
-def _checked(fields: Mapping[str, Any], allowed: frozenset[str]) -> list[str]:
-    names = list(fields)
-    unknown = [n for n in names if n not in allowed]
-    if unknown:
-        raise ValueError(f"unknown column(s): {unknown}")
-    return names
 
 
 def _one(cur: sqlite3.Cursor) -> Row | None:
@@ -60,19 +45,22 @@ class SQLiteTx:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
 
+    def publish(self, notices: Sequence[Notice]) -> None:
+        """Nothing to do: one engine instance serves a SQLite database (its instance lock)."""
+
     def _x(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         return self.conn.execute(sql, params)
 
     def _insert(self, table: str, row: Mapping[str, Any], allowed: frozenset[str],
                 conflict: str = "ON CONFLICT DO NOTHING") -> sqlite3.Cursor:
-        names = _checked(row, allowed)
+        names = checked_columns(row, allowed)
         sql = (f"INSERT INTO {table} ({', '.join(names)}) VALUES "
                f"({', '.join('?' for _ in names)}) {conflict}")
         return self._x(sql, [row[n] for n in names])
 
     def _update(self, table: str, where: str, key: Sequence[Any], fields: Mapping[str, Any],
                 allowed: frozenset[str]) -> None:
-        names = _checked(fields, allowed)
+        names = checked_columns(fields, allowed)
         if not names:
             return
         sets = ", ".join(f"{n} = ?" for n in names)
@@ -80,7 +68,7 @@ class SQLiteTx:
 
     # -- workflows ---------------------------------------------------------------------------
     def insert_workflow(self, row: Mapping[str, Any]) -> bool:
-        return self._insert("workflows", row, _WORKFLOW_COLS).rowcount == 1
+        return self._insert("workflows", row, WORKFLOW_COLUMNS).rowcount == 1
 
     def get_workflow(self, workflow_id: str, *, lock: bool = False) -> Row | None:
         return _one(self._x("SELECT * FROM workflows WHERE id = ?", (workflow_id,)))
@@ -102,7 +90,7 @@ class SQLiteTx:
                             (parent_id,)))
 
     def update_workflow(self, workflow_id: str, fields: Mapping[str, Any]) -> None:
-        self._update("workflows", "id = ?", (workflow_id,), fields, _WORKFLOW_COLS)
+        self._update("workflows", "id = ?", (workflow_id,), fields, WORKFLOW_COLUMNS)
 
     def claim_workflow_task(self, *, queue: str, worker_id: str, now: float) -> Row | None:
         return _one(self._x(
@@ -137,7 +125,7 @@ class SQLiteTx:
 
     # -- activities --------------------------------------------------------------------------
     def insert_activity(self, row: Mapping[str, Any]) -> int | None:
-        cur = self._insert("workflow_activities", row, _ACTIVITY_COLS,
+        cur = self._insert("workflow_activities", row, ACTIVITY_COLUMNS,
                            "ON CONFLICT DO NOTHING RETURNING id")
         got = cur.fetchone()
         return int(got[0]) if got is not None else None
@@ -146,7 +134,7 @@ class SQLiteTx:
         return _one(self._x("SELECT * FROM workflow_activities WHERE id = ?", (activity_id,)))
 
     def update_activity(self, activity_id: int, fields: Mapping[str, Any]) -> None:
-        self._update("workflow_activities", "id = ?", (activity_id,), fields, _ACTIVITY_COLS)
+        self._update("workflow_activities", "id = ?", (activity_id,), fields, ACTIVITY_COLUMNS)
 
     def list_activities(self, workflow_id: str, statuses: Sequence[str]) -> list[Row]:
         marks = ",".join("?" for _ in statuses)
@@ -232,7 +220,7 @@ class SQLiteTx:
 
     # -- schedules ---------------------------------------------------------------------------
     def insert_schedule(self, row: Mapping[str, Any]) -> bool:
-        return self._insert("workflow_schedules", row, _SCHEDULE_COLS).rowcount == 1
+        return self._insert("workflow_schedules", row, SCHEDULE_COLUMNS).rowcount == 1
 
     def get_schedule(self, namespace: str, name: str) -> Row | None:
         return _one(self._x("SELECT * FROM workflow_schedules WHERE namespace = ? AND name = ?",
@@ -244,7 +232,7 @@ class SQLiteTx:
 
     def update_schedule(self, namespace: str, name: str, fields: Mapping[str, Any]) -> None:
         self._update("workflow_schedules", "namespace = ? AND name = ?", (namespace, name),
-                     fields, _SCHEDULE_COLS)
+                     fields, SCHEDULE_COLUMNS)
 
     def delete_schedule(self, namespace: str, name: str) -> bool:
         return self._x("DELETE FROM workflow_schedules WHERE namespace = ? AND name = ?",
@@ -285,7 +273,7 @@ class SQLiteTx:
         return stats
 
     def insert_worker(self, row: Mapping[str, Any]) -> None:
-        self._insert("workflow_workers", row, _WORKER_COLS,
+        self._insert("workflow_workers", row, WORKER_COLUMNS,
                      "ON CONFLICT (id) DO UPDATE SET last_heartbeat = excluded.last_heartbeat")
 
     def touch_worker(self, worker_id: str, now: float) -> bool:

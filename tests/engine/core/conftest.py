@@ -1,9 +1,10 @@
-"""Fixtures of the engine-core tests: a real SQLite file in tmp_path and a fake clock."""
+"""Fixtures of the engine-core tests: a real database of each backend (``backend_url`` from
+``tests/engine/conftest.py``: a SQLite file, then a throwaway PostgreSQL database) and a fake
+clock."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -26,9 +27,9 @@ def notifier() -> RecordingNotifier:
 
 
 @pytest.fixture
-def engine(tmp_path: Path, clock: FakeClock, notifier: RecordingNotifier) -> Iterator[Engine]:
-    """An engine over a fresh SQLite file."""
-    eng = Engine.open(f"sqlite:///{tmp_path / 'engine.db'}", clock=clock, notifier=notifier,
+def engine(backend_url: str, clock: FakeClock, notifier: RecordingNotifier) -> Iterator[Engine]:
+    """An engine over a fresh database of each backend."""
+    eng = Engine.open(backend_url, clock=clock, notifier=notifier, pool_size=4,
                       settings=Settings(dispatch_timeout_s=30.0, worker_dead_after_s=60.0))
     yield eng
     eng.close()
