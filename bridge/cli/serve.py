@@ -1,4 +1,5 @@
-"""``assay-bridge serve``: run the workflow engine (assay v0.11.2's HTTP API on SQLite).
+"""``assay-bridge serve``: run the workflow engine (assay v0.11.2's HTTP API on SQLite or
+PostgreSQL).
 
 Also ``assay-bridge serve create-api-key`` and ``assay-bridge serve list-api-keys``, which work on
 the same backend without starting a server. Every flag names the environment variable it
@@ -21,9 +22,10 @@ def register(subparsers: Any) -> None:
     """Add the ``serve`` subcommand (and its key-management subcommands) to ``subparsers``."""
     parser = subparsers.add_parser(
         "serve",
-        help="run the workflow engine (assay's HTTP API) on SQLite",
+        help="run the workflow engine (assay's HTTP API) on SQLite or PostgreSQL",
         description=(
-            "Run the workflow engine: assay v0.11.2's HTTP API under /api/v1, backed by SQLite. "
+            "Run the workflow engine: assay v0.11.2's HTTP API under /api/v1, backed by SQLite "
+            "(one instance) or PostgreSQL (any number of instances on one database). "
             "The unchanged assay Lua client (require('assay.workflow')) and the bridge's workers "
             "talk to it. Stop it with Ctrl+C or SIGTERM: in-flight requests finish and the "
             "store is closed cleanly."
@@ -80,6 +82,13 @@ def register(subparsers: Any) -> None:
         help="how many engine calls may run at once [default 8]",
     )
     parser.add_argument(
+        "--db-pool-size",
+        type=int,
+        metavar="N",
+        help="most PostgreSQL connections this instance opens, plus one for LISTEN "
+        "[env ASSAY_BRIDGE_DB_POOL_SIZE; default 10]",
+    )
+    parser.add_argument(
         "--log-level", choices=LOG_LEVELS, default="info", help="log verbosity [default info]"
     )
     parser.add_argument(
@@ -113,7 +122,8 @@ def _add_backend(parser: argparse.ArgumentParser, *, nested: bool = False) -> No
         "--backend",
         metavar="URL",
         default=argparse.SUPPRESS if nested else None,
-        help="engine store, e.g. sqlite:///path/to/engine.db or sqlite:///:memory: "
+        help="engine store: sqlite:///path/to/engine.db, sqlite:///:memory:, or "
+        "postgresql://user:pass@host:5432/db (needs assay-bridge[postgres]) "
         f"[env DATABASE_URL; default {DEFAULT_BACKEND_URL}]",
     )
 
@@ -143,6 +153,7 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
         auth_api_key=getattr(args, "auth_api_key", None),
         max_body_bytes=getattr(args, "max_body_bytes", None),
         engine_threads=getattr(args, "engine_threads", None),
+        db_pool_size=getattr(args, "db_pool_size", None),
     )
 
 
@@ -151,12 +162,12 @@ def run_serve(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     _configure_logging(args.log_level)
     from bridge.engine.server import EngineService, InstanceLockError  # loaded only here
-    from bridge.errors import StoreError
+    from bridge.errors import StoreError, StoreUnavailableError
 
     service = EngineService(settings, port_file=args.port_file, access_log=args.access_log)
     try:
         return service.run()
-    except (InstanceLockError, StoreError) as exc:
+    except (InstanceLockError, StoreError, StoreUnavailableError) as exc:
         logging.getLogger("bridge.engine.server").error("cannot serve: %s", exc)
         return 1
 

@@ -13,6 +13,7 @@ Environment variables (a flag always wins over its variable):
 ``ASSAY_BRIDGE_PORT``               TCP port (default 8080; 0 picks a free one)
 ``ASSAY_BRIDGE_POLL_WAIT_SECS``     how long an idle workflow-task poll is held open (default 5)
 ``ASSAY_BRIDGE_AUTH_API_KEY``       ``1``/``true`` turns API-key auth on
+``ASSAY_BRIDGE_DB_POOL_SIZE``       most PostgreSQL connections one instance opens (default 10)
 ==================================  ==========================================================
 """
 
@@ -45,12 +46,14 @@ class ServerSettings:
     Attributes:
         host: address to bind; loopback unless asked otherwise.
         port: TCP port; 0 lets the OS pick a free one.
-        backend_url: engine store URL, ``sqlite:///path.db`` or ``sqlite:///:memory:``.
+        backend_url: engine store URL, ``sqlite:///path.db``, ``sqlite:///:memory:`` or
+            ``postgresql://user:pass@host:5432/db`` (``postgres://`` too).
         auth_api_key: require ``Authorization: Bearer <api key>`` on the API.
         poll_wait_s: how long an idle workflow-task poll is held open; 0 answers at once.
         dispatch_timeout_s: the workflow-task lease (``ASSAY_WF_DISPATCH_TIMEOUT_SECS``).
         max_body_bytes: request bodies above this size get 413.
         engine_threads: how many threads may run engine calls at once.
+        db_pool_size: the most pooled PostgreSQL connections (the listener has one more).
     """
 
     host: str = "127.0.0.1"
@@ -61,6 +64,7 @@ class ServerSettings:
     dispatch_timeout_s: float = 30.0
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     engine_threads: int = 8
+    db_pool_size: int = 10
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -74,6 +78,8 @@ class ServerSettings:
             raise ConfigError("ASSAY_WF_DISPATCH_TIMEOUT_SECS must be positive")
         if self.engine_threads < 1:
             raise ConfigError("engine_threads must be at least 1")
+        if self.db_pool_size < 1:
+            raise ConfigError("ASSAY_BRIDGE_DB_POOL_SIZE must be at least 1")
         object.__setattr__(self, "backend_url", normalize_backend_url(self.backend_url))
 
     @classmethod
@@ -97,6 +103,8 @@ class ServerSettings:
             values["port"] = _int(env, "ASSAY_BRIDGE_PORT")
         if env.get("ASSAY_BRIDGE_POLL_WAIT_SECS"):
             values["poll_wait_s"] = _float(env, "ASSAY_BRIDGE_POLL_WAIT_SECS")
+        if env.get("ASSAY_BRIDGE_DB_POOL_SIZE"):
+            values["db_pool_size"] = _int(env, "ASSAY_BRIDGE_DB_POOL_SIZE")
         if "ASSAY_BRIDGE_AUTH_API_KEY" in env:
             values["auth_api_key"] = _bool(env, "ASSAY_BRIDGE_AUTH_API_KEY")
         values.update({k: v for k, v in overrides.items() if v is not None})

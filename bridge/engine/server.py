@@ -4,6 +4,8 @@ What ``assay-bridge serve`` starts, in order:
 
 1. the :class:`~bridge.engine.api.notify.Hub` (the core's notifier) and the
    :class:`~bridge.engine.core.Engine` on the backend URL (default ``sqlite:///assay-workflow.db``);
+   with a store that several instances may share (PostgreSQL), the store's listener feeds the
+   other instances' wake-ups into the hub, and there is no instance lock;
 2. the :class:`DueRunner` thread, which calls ``Engine.run_due()`` when the next deadline the core
    reported passes, and at once when a ``"deadline"`` notice names an earlier time. It waits on a
    :class:`threading.Condition` with a timeout; it never polls;
@@ -16,8 +18,9 @@ held long-polls and SSE streams are released at once (the hub closes first), in-
 finish (at most ``graceful_timeout_s``), the runner stops, and the engine closes its store, which
 releases the SQLite instance lock. A second SIGINT skips the wait for in-flight requests.
 
-A loop failure is never swallowed: a :class:`~bridge.errors.StoreError` that says retrying may help
-is logged and retried with backoff; anything else is logged with its traceback and stops the server
+A loop failure is never swallowed: a :class:`~bridge.errors.StoreError` that says retrying may help,
+and :class:`~bridge.errors.StoreUnavailableError` (the database server is down or restarting), are
+logged and retried with backoff; anything else is logged with its traceback and stops the server
 with exit code 1.
 """
 
@@ -43,8 +46,8 @@ import uvicorn
 from bridge.engine.api.app import create_app
 from bridge.engine.api.notify import Hub
 from bridge.engine.config import ServerSettings, describe_backend
-from bridge.engine.store.base import CAP_INSTANCE_LOCK
-from bridge.errors import BridgeError, StoreError
+from bridge.engine.store.base import CAP_INSTANCE_LOCK, CAP_SEVERAL_INSTANCES
+from bridge.errors import BridgeError, StoreError, StoreUnavailableError
 
 if TYPE_CHECKING:
     from bridge.engine.core import Engine
@@ -140,8 +143,8 @@ class DueRunner:
         while self._wait_until_due():
             try:
                 next_at = self._run_due()
-            except StoreError as exc:
-                if not exc.retryable:
+            except (StoreError, StoreUnavailableError) as exc:
+                if isinstance(exc, StoreError) and not exc.retryable:
                     self._fail(exc)
                     return
                 failures += 1
@@ -226,6 +229,7 @@ def open_engine(settings: ServerSettings, hub: Hub) -> Engine:
         settings.backend_url,
         notifier=hub,
         settings=Settings(dispatch_timeout_s=settings.dispatch_timeout_s),
+        pool_size=settings.db_pool_size,
     )
 
 
@@ -356,6 +360,8 @@ class EngineService:
         try:
             lock = InstanceLock(engine)
             lock.acquire()
+            if CAP_SEVERAL_INSTANCES in engine.store.capabilities:
+                engine.store.listen(hub.notify_remote)
 
             def run_due() -> float | None:
                 lock.refresh_if_due()

@@ -14,6 +14,10 @@ Keys a waiter can subscribe to:
 
 A waiter subscribes *before* it asks the core, so a notice that lands between the question and
 the wait is never lost.
+
+With several engine instances on one database, :meth:`Hub.notify_remote` receives the wake-ups
+other instances published (the store's ``listen``, fed from its own thread); ``"resync"``
+(notices may have been lost) wakes every waiter so each asks the core again.
 """
 
 from __future__ import annotations
@@ -94,7 +98,26 @@ class Hub:
         except RuntimeError:  # the loop has closed: the server is stopping
             pass
 
+    def notify_remote(self, kind: str, data: dict[str, Any]) -> None:
+        """Deliver a notice another engine instance published (any thread; never raises)."""
+        if kind == "resync":
+            loop = self._loop
+            if loop is None or self.closing:
+                return
+            try:
+                loop.call_soon_threadsafe(self._wake_all)
+            except RuntimeError:  # the loop has closed: the server is stopping
+                pass
+            return
+        if kind in ("workflow_task", "activity_task", "workflow_terminal"):
+            self.notify(kind, data)
+
     # -- loop side ----------------------------------------------------------------------
+
+    def _wake_all(self) -> None:
+        for subs in self._waiters.values():
+            for sub in subs:
+                sub.event.set()
 
     def _deliver(self, kind: str, data: dict[str, Any]) -> None:
         if kind == "workflow_task":

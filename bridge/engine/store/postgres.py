@@ -129,61 +129,56 @@ class PostgresStore:
     def open(self) -> None:
         """Create the pool and apply pending migrations. Idempotent.
 
+        Migrations run on a direct connection (so a wrong URL or a down server fails at once
+        with the driver's own message); the pool then fills in the background.
+
         Raises:
             StoreUnavailableError: the server cannot be reached.
             StoreError: a migration failed, or the database is newer than this release.
         """
         if self._pool is not None:
             return
+        try:  # a direct connection first: a wrong URL or a down server fails at once, clearly
+            with psycopg.connect(self.conninfo, autocommit=True, row_factory=dict_row,
+                                 connect_timeout=max(1, round(self.pool_timeout_s))) as conn:
+                self._migrate(conn)
+        except psycopg.Error as exc:
+            raise translate_error(exc) from exc
         pool: ConnectionPool[psycopg.Connection[DictRow]] = ConnectionPool(
             self.conninfo, min_size=1, max_size=self.pool_size, open=False,
             kwargs={"autocommit": True, "row_factory": dict_row},
             connection_class=psycopg.Connection[DictRow],
             check=ConnectionPool.check_connection, timeout=self.pool_timeout_s,
             name="assay-bridge")
-        try:
-            pool.open(wait=True, timeout=self.pool_timeout_s)
-        except PoolTimeout as exc:
-            pool.close()
-            cause = _connect_error(self.conninfo)
-            raise StoreUnavailableError(
-                f"cannot connect to PostgreSQL: {cause or exc}") from (cause or exc)
+        pool.open(wait=False)
         self._pool = pool
-        try:
-            self._migrate()
-        except BaseException:
-            self.close()
-            raise
         logger.debug("opened postgres store (origin %s)", self.origin)
 
-    def _migrate(self) -> None:
+    @staticmethod
+    def _migrate(conn: psycopg.Connection[DictRow]) -> None:
         known = migrations()
-        with self._connection() as conn:
-            try:
-                with conn.transaction():
-                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
-                    conn.execute(
-                        "CREATE TABLE IF NOT EXISTS assay_bridge_migrations ("
-                        " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
-                        " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
-                    applied = {r["version"] for r in conn.execute(
-                        "SELECT version FROM assay_bridge_migrations").fetchall()}
-                    newest = max((v for v, _, _ in known), default=0)
-                    if applied and max(applied) > newest:
-                        raise StoreError(
-                            f"the database schema is at version {max(applied)}, newer than this "
-                            f"assay-bridge supports ({newest}); upgrade assay-bridge")
-                    for version, name, sql in known:
-                        if version in applied:
-                            continue
-                        logger.info("applying migration %s", name)
-                        conn.execute(sql.encode("utf-8"))
-                        conn.execute("INSERT INTO assay_bridge_migrations (version, name) "
-                                     "VALUES (%s, %s)", (version, name))
-                    conn.execute("INSERT INTO namespaces (name, created_at) VALUES ('main', 0) "
-                                 "ON CONFLICT DO NOTHING")
-            except psycopg.Error as exc:
-                raise translate_error(exc) from exc
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS assay_bridge_migrations ("
+                " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+                " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
+            applied = {r["version"] for r in conn.execute(
+                "SELECT version FROM assay_bridge_migrations").fetchall()}
+            newest = max((v for v, _, _ in known), default=0)
+            if applied and max(applied) > newest:
+                raise StoreError(
+                    f"the database schema is at version {max(applied)}, newer than this "
+                    f"assay-bridge supports ({newest}); upgrade assay-bridge")
+            for version, name, sql in known:
+                if version in applied:
+                    continue
+                logger.info("applying migration %s", name)
+                conn.execute(sql.encode("utf-8"))
+                conn.execute("INSERT INTO assay_bridge_migrations (version, name) "
+                             "VALUES (%s, %s)", (version, name))
+            conn.execute("INSERT INTO namespaces (name, created_at) VALUES ('main', 0) "
+                         "ON CONFLICT DO NOTHING")
 
     def close(self) -> None:
         """Stop the listener and close every connection. Idempotent."""
@@ -271,15 +266,6 @@ class PostgresStore:
 
     def release_instance_lock(self, instance_id: str) -> None:
         """Nothing to release."""
-
-
-def _connect_error(conninfo: str) -> psycopg.Error | None:
-    """Why a direct connection fails (the pool only says it timed out), or None."""
-    try:
-        psycopg.connect(conninfo, connect_timeout=5).close()
-    except psycopg.Error as exc:
-        return exc
-    return None
 
 
 class _Listener:
