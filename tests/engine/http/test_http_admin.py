@@ -50,7 +50,9 @@ def test_namespaces_create_list_stats_delete(api: Api) -> None:
     created = api.post("/namespaces", {"name": name})
     assert created.status_code == 201 and created.content == b""
     assert api.post("/namespaces", {"name": name}).status_code == 409
-    names = [n["name"] for n in api.get("/namespaces").json()]
+    listed = api.get("/namespaces").json()
+    assert all(set(n) == {"name", "created_at"} for n in listed)
+    names = [n["name"] for n in listed]
     assert "main" in names and name in names
     stats = api.get(f"/namespaces/{name}").json()
     assert stats == {"namespace": name, "total_workflows": 0, "running": 0, "pending": 0,

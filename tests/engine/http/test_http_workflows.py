@@ -163,6 +163,9 @@ def test_continue_as_new_starts_a_new_run_and_completes_the_old(api: Api) -> Non
     assert api.get(f"/workflows/{wf}").json()["status"] == "COMPLETED"
     new = api.get(f"/workflows/{body['workflow_id']}").json()
     assert json.loads(new["input"]) == 2 and new["workflow_type"] == "Demo"
+    # compat-policy: a finished run is 409 (assay re-completes it), an unknown id 404 (assay 500)
+    _is_error(api.post(f"/workflows/{wf}/continue-as-new", {"input": 3}), 409)
+    _is_error(api.post(f"/workflows/{new_id()}/continue-as-new", {}), 404)
 
 
 def test_a_workflow_runs_to_completion_through_commands(api: Api) -> None:
