@@ -81,9 +81,12 @@ def ensure_template() -> str:
     return name
 
 
-def create_database(prefix: str = "assay_bridge_t") -> str:
-    """A new migrated database cloned from the template; its name."""
-    template = ensure_template()
+def create_database(prefix: str = "assay_bridge_t", *, template: str | None = None) -> str:
+    """A new database cloned from ``template`` (default: the migrated template); its name.
+
+    ``template="template0"`` gives an empty database.
+    """
+    template = template or ensure_template()
     name = f"{prefix}_{uuid.uuid4().hex[:16]}"
     with _admin() as conn:
         for attempt in range(20):

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bridge.engine.store.base import CAP_INSTANCE_LOCK, Store, Tx
+from bridge.engine.store.base import CAP_INSTANCE_LOCK, CAP_SEVERAL_INSTANCES, Store, Tx
 from bridge.errors import StoreError
+from tests.engine import pgdb
+from tests.engine.store.conftest import make_store
 
 T0 = 1_700_000_000.0
 
@@ -322,3 +325,123 @@ def test_closed_store_refuses_transactions(store: Store) -> None:
     with pytest.raises(StoreError):
         with store.transaction():
             pass
+
+
+def test_due_timers_are_taken_once_under_concurrent_callers(store: Store,
+                                                            reopen: Callable[[], Store]) -> None:
+    add_workflow(store, "w")
+    with store.transaction(write=True) as tx:
+        for seq in range(1, 41):
+            tx.insert_timer("w", seq, T0 + seq)
+    got = _claim_concurrently(
+        [store, reopen(), reopen()],
+        lambda tx, name: tx.take_due_timers(T0 + 100, 3) or None)
+    seqs = [t["seq"] for batch in got for t in batch]
+    assert sorted(seqs) == list(range(1, 41))
+
+
+def test_background_rows_are_handed_to_one_open_transaction(store: Store,
+                                                            reopen: Callable[[], Store]) -> None:
+    """While one transaction holds due rows, a concurrent one gets none of them."""
+    add_workflow(store, "w")
+    with store.transaction(write=True) as tx:
+        tx.insert_schedule({"namespace": "main", "name": "s", "workflow_type": "T",
+                            "cron_expr": "* * * * *", "task_queue": "q", "paused": 0,
+                            "next_run_at": T0, "created_at": T0})
+        tx.claim_workflow_task(queue="q", worker_id="x", now=T0)
+        tx.insert_activity(act_row("w", 1))
+        tx.claim_activity_task(queue="q", worker_id="k", now=T0)
+    other = reopen()
+    held = threading.Event()
+    release = threading.Event()
+    seen: dict[str, int] = {}
+
+    def hold() -> None:
+        with store.transaction(write=True) as tx:
+            seen["schedules"] = len(tx.due_schedules(T0 + 1, 10))
+            seen["leases"] = len(tx.expired_leases(T0 + 1, 10))
+            seen["timeouts"] = len(tx.timed_out_activities(T0 + 1000, 10))
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert held.wait(10)
+    try:
+        if CAP_SEVERAL_INSTANCES in store.capabilities:
+            with other.transaction(write=True) as tx:
+                assert tx.due_schedules(T0 + 1, 10) == []
+                assert tx.expired_leases(T0 + 1, 10) == []
+                assert tx.timed_out_activities(T0 + 1000, 10) == []
+    finally:
+        release.set()
+        holder.join()
+    assert seen == {"schedules": 1, "leases": 1, "timeouts": 1}
+
+
+def test_published_notices_reach_other_stores_only_on_commit(
+        store: Store, reopen: Callable[[], Store]) -> None:
+    if CAP_SEVERAL_INSTANCES not in store.capabilities:
+        pytest.skip("backend serves one instance: nothing to publish to")
+    listener = reopen()
+    heard: list[tuple[str, dict[str, Any]]] = []
+    arrived = threading.Event()
+
+    def hear(kind: str, data: dict[str, Any]) -> None:
+        heard.append((kind, data))
+        if data.get("queue") == "last":
+            arrived.set()
+
+    listener.listen(hear)
+    store.listen(lambda kind, data: heard.append(("own", data)))
+    # The listener connects in the background; publish until it hears, then the real check.
+    probe = threading.Event()
+    while not probe.is_set():
+        with store.transaction(write=True) as tx:
+            tx.publish([("workflow_task", {"queue": "probe"})])
+        probe.wait(0.05)
+        if any(d.get("queue") == "probe" for _, d in heard):
+            probe.set()
+    heard.clear()
+    with pytest.raises(RuntimeError):
+        with store.transaction(write=True) as tx:
+            tx.publish([("workflow_task", {"queue": "rolled-back"})])
+            raise RuntimeError("boom")
+    with store.transaction(write=True) as tx:
+        tx.publish([("activity_task", {"queue": "a"}), ("workflow_task", {"queue": "last"})])
+    assert arrived.wait(10)
+    assert heard == [("activity_task", {"queue": "a"}), ("workflow_task", {"queue": "last"})]
+
+
+def test_stores_opening_an_empty_database_at_once_migrate_it_once(
+        backend: str, tmp_path: Path) -> None:
+    if backend == "postgres":
+        name = pgdb.create_database(template="template0")
+        url = pgdb.url_for(name)
+    else:
+        name, url = "", f"sqlite:///{tmp_path / 'fresh.db'}"
+    errors: list[BaseException] = []
+    opened: list[Store] = []
+    barrier = threading.Barrier(3)
+
+    def open_one() -> None:
+        try:
+            barrier.wait()
+            opened.append(make_store(url))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_one) for _ in range(3)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        with opened[0].transaction() as tx:
+            assert [n["name"] for n in tx.list_namespaces()] == ["main"]
+    finally:
+        for s in opened:
+            s.close()
+        if name:
+            pgdb.drop_database(name)
