@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 
 import requests
@@ -29,6 +31,11 @@ def test_auth_on_requires_a_valid_bearer_key_except_on_open_paths(
         raw = requests.get(server.api_url + "/workflows", timeout=5,
                            headers={"Authorization": key})  # no "Bearer "
         assert raw.status_code == 401
+    listed = subprocess.run(
+        [sys.executable, "-m", "bridge", "serve", "list-api-keys", "--backend", server.backend_url],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert "pytest" in listed.stdout and key not in listed.stdout
 
 
 def test_auth_off_accepts_requests_without_a_key(api: Api) -> None:
