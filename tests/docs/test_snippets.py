@@ -1,0 +1,108 @@
+"""The code shown in the docs runs: Python blocks are executed, shell blocks are run.
+
+* ``docs/python-api.md``: its ``python`` blocks run in order in one namespace, against a real
+  engine (``http://localhost:8080`` replaced by its URL).
+* ``docs/cli.md``: its ``sh`` blocks run as a reader would type them (tests/examples/readme.py).
+* ``README.md``: every ``assay-bridge`` command parses, every Python block compiles, and the
+  client snippet runs against the hello example's worker.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bridge.cli import build_parser
+from bridge.testing import EngineServer
+from tests.examples.readme import ROOT, environment, run_readme
+
+DOCS = ROOT / "docs"
+_FENCE = re.compile(r"^```([^\n]*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
+
+
+def fenced(path: Path, info: str) -> list[str]:
+    return [m.group(2) for m in _FENCE.finditer(path.read_text(encoding="utf-8"))
+            if m.group(1).strip() == info]
+
+
+@pytest.fixture
+def engine() -> Iterator[EngineServer]:
+    with EngineServer(poll_wait_s=1.0) as server:
+        yield server
+
+
+def test_python_api_snippets_run(engine: EngineServer, capsys: pytest.CaptureFixture[str]) -> None:
+    blocks = fenced(DOCS / "python-api.md", "python")
+    assert len(blocks) >= 8
+    namespace: dict[str, object] = {"__name__": "docs_python_api"}
+    try:
+        for i, code in enumerate(blocks):
+            source = code.replace("http://localhost:8080", engine.url)
+            exec(compile(source, f"docs/python-api.md block {i + 1}", "exec"), namespace)
+    finally:
+        worker = namespace.get("worker")
+        if worker is not None:
+            worker.stop()  # type: ignore[attr-defined]
+            worker.join(timeout=30)  # type: ignore[attr-defined]
+    assert "PENDING" in capsys.readouterr().out
+
+
+def test_cli_doc_commands_run(engine: EngineServer, tmp_path: Path) -> None:
+    run = run_readme(DOCS / "cli.md", engine.url, tmp_path)
+    assert run.stdout('assay-bridge workflow result tour-2').strip() == "exit code 1"
+    assert run.stdout('assay-bridge workflow describe no-such-id').strip() == "exit code 3"
+    assert run.stdout('assay-bridge workflow result tour-3').strip() == "exit code 1"
+
+
+def _commands(path: Path) -> list[str]:
+    lines = [ln.strip() for block in fenced(path, "sh") for ln in block.splitlines()]
+    out = []
+    for line in lines:
+        for part in re.split(r"&&|\|\||;", line.split("  #")[0]):
+            part = part.strip().rstrip("&").strip()
+            if part.startswith("assay-bridge "):
+                out.append(part)
+    return out
+
+
+@pytest.mark.parametrize("path", [ROOT / "README.md", DOCS / "cli.md",
+                                  *sorted((ROOT / "examples").glob("*/README.md"))],
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_documented_command_parses(path: Path) -> None:
+    parser = build_parser()
+    commands = _commands(path)
+    assert commands, path
+    for command in commands:
+        argv = shlex.split(command)[1:]
+        try:
+            parser.parse_args(argv)
+        except SystemExit as exc:
+            if argv[-1:] != ["--help"] and exc.code != 0:
+                pytest.fail(f"{path.name}: {command!r} does not parse")
+
+
+def test_readme_python_blocks_compile_and_the_client_snippet_runs(engine: EngineServer) -> None:
+    blocks = fenced(ROOT / "README.md", "python")
+    for i, code in enumerate(blocks):
+        compile(code, f"README.md block {i + 1}", "exec")
+    client_blocks = [b for b in blocks if "Client(" in b and "Worker(" not in b]
+    assert len(client_blocks) == 1
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "bridge", "run", "examples/hello/worker.lua"], cwd=ROOT,
+        env=environment(engine.url), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", client_blocks[0].replace("http://localhost:8080", engine.url)],
+            capture_output=True, text=True, timeout=120, check=False)
+    finally:
+        worker.send_signal(signal.SIGINT)
+        assert worker.wait(30) == 0
+    assert done.returncode == 0, done.stderr
+    assert "hello, python!" in done.stdout
