@@ -1,0 +1,170 @@
+"""Key HTTP tests again on ``serve --backend postgresql://...``, and wake-ups across instances.
+
+The imported tests are the SQLite suite's own functions; this module's ``engine`` and ``live``
+fixtures (which override the package's) put them on an engine process backed by a throwaway
+PostgreSQL database. The cross-instance tests start two engine processes on one database and
+check that what happens through one wakes held polls and ``/wait`` calls on the other
+(LISTEN/NOTIFY).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from bridge.testing import EngineServer
+from tests.engine import pgdb
+from tests.engine.http.conftest import Api, new_id
+from tests.engine.http.test_http_admin import (  # noqa: F401 - collected here on PostgreSQL
+    test_namespaces_create_list_stats_delete,
+    test_queues_report_pending_activities_and_workers,
+    test_schedule_create_get_list_pause_resume_delete,
+)
+from tests.engine.http.test_http_live import (  # noqa: F401
+    test_held_poll_answers_null_early_when_an_activity_becomes_ready,
+    test_held_poll_returns_the_task_as_soon_as_a_workflow_starts,
+    test_timer_fires_through_the_due_runner_and_wakes_a_held_poll,
+)
+from tests.engine.http.test_http_tasks import (  # noqa: F401
+    test_activity_claim_complete_wakes_the_workflow_with_the_result,
+    test_commands_from_a_worker_without_the_lease_are_409,
+    test_fail_with_attempts_left_requeues_and_final_failure_is_recorded,
+    test_workflow_task_poll_claims_once_and_moves_pending_to_running,
+)
+from tests.engine.http.test_http_workflows import (  # noqa: F401
+    test_a_workflow_runs_to_completion_through_commands,
+    test_cancel_of_pending_workflow_finalises_it_at_once,
+    test_continue_as_new_starts_a_new_run_and_completes_the_old,
+    test_start_duplicate_id_is_409_with_json_error,
+    test_terminate_sets_failed_with_the_reason,
+    test_wait_returns_as_soon_as_the_workflow_finishes,
+)
+
+POLL_WAIT_S = 10.0
+#: Lets the poll request reach the server and be held before the work is created elsewhere
+#: (a task that exists first is claimed at once; this makes the test take the held path).
+HOLD_S = 0.3
+
+
+@pytest.fixture(scope="module")
+def pg_url() -> Iterator[str]:
+    name = pgdb.create_database()
+    try:
+        yield pgdb.url_for(name)
+    finally:
+        pgdb.drop_database(name)
+
+
+@pytest.fixture(scope="module")
+def engine(pg_url: str) -> Iterator[EngineServer]:
+    """The module's engine, on PostgreSQL; idle polls answer at once (as in the SQLite run)."""
+    with EngineServer(backend_url=pg_url, poll_wait_s=0) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def pair(pg_url: str) -> Iterator[tuple[EngineServer, EngineServer]]:
+    """Two engine processes on the same database, polls held up to POLL_WAIT_S."""
+    with EngineServer(backend_url=pg_url, poll_wait_s=POLL_WAIT_S) as a, \
+            EngineServer(backend_url=pg_url, poll_wait_s=POLL_WAIT_S) as b:
+        yield a, b
+
+
+@pytest.fixture
+def live(pair: tuple[EngineServer, EngineServer]) -> Iterator[Api]:
+    with Api(pair[0]) as client:
+        yield client
+
+
+def _in_thread(fn: Any) -> tuple[threading.Thread, dict[str, Any]]:
+    answer: dict[str, Any] = {}
+
+    def run() -> None:
+        started = time.monotonic()
+        answer["value"] = fn()
+        answer["elapsed"] = time.monotonic() - started
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, answer
+
+
+def test_a_workflow_started_through_one_instance_wakes_a_poll_held_by_the_other(
+        pair: tuple[EngineServer, EngineServer]) -> None:
+    a, b = pair
+    queue, wf = new_id("q"), new_id()
+    with Api(a) as api_a, Api(b) as api_b:
+        thread, answer = _in_thread(lambda: api_b.post(
+            "/workflow-tasks/poll", {"queue": queue, "worker_id": "w"},
+            timeout=POLL_WAIT_S + 10).json())
+        time.sleep(HOLD_S)
+        api_a.start(wf, task_queue=queue)
+        thread.join(POLL_WAIT_S + 10)
+    assert answer["value"] is not None and answer["value"]["workflow_id"] == wf
+    assert answer["elapsed"] < POLL_WAIT_S / 2
+
+
+def test_an_activity_scheduled_through_one_instance_releases_a_poll_held_by_the_other(
+        pair: tuple[EngineServer, EngineServer]) -> None:
+    a, b = pair
+    queue, wf = new_id("q"), new_id()
+    with Api(a) as api_a, Api(b) as api_b:
+        api_a.start(wf, task_queue=new_id("other"))
+        thread, answer = _in_thread(lambda: api_b.post(
+            "/workflow-tasks/poll", {"queue": queue, "worker_id": "w"},
+            timeout=POLL_WAIT_S + 10).json())
+        time.sleep(HOLD_S)
+        resp = api_a.post(f"/workflows/{wf}/activities",
+                          {"name": "x", "seq": 1, "task_queue": queue})
+        assert resp.status_code == 201
+        thread.join(POLL_WAIT_S + 10)
+        assert answer["value"] is None and answer["elapsed"] < POLL_WAIT_S / 2
+        task = api_b.post("/tasks/poll", {"queue": queue, "worker_id": "w"}).json()
+        assert task["workflow_id"] == wf
+
+
+def test_wait_on_one_instance_returns_when_the_workflow_finishes_through_the_other(
+        pair: tuple[EngineServer, EngineServer]) -> None:
+    a, b = pair
+    queue, wf = new_id("q"), new_id()
+    with Api(a) as api_a, Api(b) as api_b:
+        api_a.start(wf, task_queue=queue)
+        api_a.claim(queue)
+        thread, answer = _in_thread(lambda: api_b.get(
+            f"/workflows/{wf}/wait", params={"timeout": 20}, timeout=30).json())
+        time.sleep(HOLD_S)
+        assert api_a.commands(wf, [{"type": "CompleteWorkflow", "result": 7}]).status_code == 200
+        thread.join(30)
+    assert answer["value"]["status"] == "COMPLETED"
+    assert answer["elapsed"] < 10
+
+
+def test_a_claim_through_one_instance_is_not_handed_out_by_the_other(
+        engine: EngineServer, pg_url: str) -> None:
+    queue = new_id("q")
+    with EngineServer(backend_url=pg_url, poll_wait_s=0) as other, \
+            Api(engine) as api_a, Api(other) as api_b:
+        ids = [new_id() for _ in range(20)]
+        for wid in ids:
+            api_a.start(wid, task_queue=queue)
+        got: list[str] = []
+        lock = threading.Lock()
+
+        def drain(api: Api) -> None:
+            while True:
+                task = api.post("/workflow-tasks/poll", {"queue": queue, "worker_id": "w"}).json()
+                if task is None:
+                    return
+                with lock:
+                    got.append(task["workflow_id"])
+
+        threads = [threading.Thread(target=drain, args=(x,)) for x in (api_a, api_b)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    assert sorted(got) == sorted(ids)
