@@ -40,19 +40,16 @@ class WorkerStopped(BaseException):
 
 
 _ACTIVITY_HOOK = r"""
-local M, note, set_busy = ...
-local execute, pack, unpack = M._execute_activity, table.pack, table.unpack
+local M, note = ...
+local execute = M._execute_activity
 M._execute_activity = function(task)
     note(task)
-    set_busy(true)
-    local r = pack(pcall(execute, task))
-    set_busy(false)
-    if not r[1] then error(r[2], 0) end
-    return unpack(r, 2, r.n)
+    return execute(task)
 end
 """
 
 _DELIVERS_RESULT = (b"/complete", b"/fail", b"/commands")
+_REPORTS_ACTIVITY = (b"/complete", b"/fail")
 
 
 def install_engine_hooks(
@@ -70,6 +67,10 @@ def install_engine_hooks(
         on_registered: called once the worker's ``/workers/register`` call succeeded.
     """
 
+    # Compiled now, not inside the hook: a ``load`` run from Python while ``require`` is
+    # loading a module crashed lua55 later in the listen loop (a segfault, not an error).
+    activity_hook = rt.compile(_ACTIVITY_HOOK, "=bridge.activity_hook")
+
     def hook(module: Any) -> None:
         original_api = module[b"_api"]
         connected = {"ok": False}
@@ -77,6 +78,8 @@ def install_engine_hooks(
         def api(method: Any, path: Any, body: Any = None) -> Any:
             if path == b"/workers/heartbeat" and stop_event.is_set():
                 raise WorkerStopped()
+            if path.endswith(_REPORTS_ACTIVITY):
+                rt.in_task = False  # workflow.lua reports right after the activity returned
             delay = INITIAL_BACKOFF_S
             started = time.monotonic()
             stop_seen_at: float | None = None
@@ -106,13 +109,13 @@ def install_engine_hooks(
         module[b"_api"] = rt.function(api)
 
         # Wrapped in Lua, not Python, so a Lua activity's error value reaches workflow.lua
-        # exactly as it would under assay. While an activity runs, a stop request must not cut
-        # its sleeps short: the task in hand finishes as written.
-        def set_busy(busy: bool) -> None:
-            rt.in_task = busy
+        # exactly as it would under assay. While an activity runs (from here until its
+        # /complete or /fail), a stop request must not cut its sleeps short.
+        def note(task: Any) -> None:
+            rt.in_task = True
+            if on_activity_task is not None:
+                on_activity_task(task)
 
-        note = on_activity_task or (lambda _task: None)
-        rt.execute(_ACTIVITY_HOOK, "=bridge.activity_hook", module, rt.function(note),
-                   rt.function(set_busy))
+        rt.call(activity_hook, module, rt.function(note))
 
     rt.on_module_loaded("assay.workflow", hook)
