@@ -304,7 +304,12 @@ class Client:
         except requests.RequestException as exc:
             raise EngineUnavailableError(f"{method} {url}: {exc}") from exc
         if resp.status_code < 300:
-            return resp.json() if resp.content else None
+            if not resp.content:
+                return None
+            try:
+                return resp.json()
+            except ValueError as exc:  # not an engine answering (a proxy's page, ...)
+                raise EngineResponseError(resp.status_code, resp.text) from exc
         message = _error_text(resp)
         errors: dict[int, type[Exception]] = {
             400: InvalidRequestError, 422: InvalidRequestError, 401: AuthError, 403: AuthError,

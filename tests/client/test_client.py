@@ -230,3 +230,33 @@ def test_a_token_is_sent_as_bearer_auth(tmp_path: object) -> None:
         with Client(secured.url, token=key) as c:
             assert c.list() == []
         assert requests.get(f"{secured.api_url}/health", timeout=5).status_code == 200
+
+
+class _NotAnEngine(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        body = b"<html>hello</html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+def test_a_server_that_is_not_an_engine_raises_engine_response_error() -> None:
+    from bridge import EngineResponseError
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NotAnEngine)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with Client(f"http://127.0.0.1:{server.server_address[1]}") as c:
+            with pytest.raises(EngineResponseError) as info:
+                c.list()
+        assert info.value.status == 200 and "hello" in info.value.body
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
