@@ -151,7 +151,12 @@ class Worker:
             t.start()
 
     def stop(self) -> None:
-        """Ask every poll loop to stop after the task in hand (returns at once)."""
+        """Ask every poll loop to stop after the task in hand (returns at once).
+
+        A loop that is waiting in a poll the engine holds open (``assay-bridge serve
+        --poll-wait-secs``, 5 s by default) ends when that poll is answered; use :meth:`join`
+        to wait for the loops.
+        """
         self._stop.set()
 
     def join(self, timeout: float | None = None) -> None:
