@@ -99,6 +99,27 @@ def test_side_effect_returning_nothing_runs_once(worker: LuaWorker, client: Clie
     assert executions(worker.log)[f"nil_effect {w}"] == 1
 
 
+def test_cron_schedule_starts_workflows_that_the_worker_runs(worker: LuaWorker, client: Client,
+                                                             queue: str) -> None:
+    name = wid("every-second")
+    # listen on the event stream first, so the schedule's first firing cannot be missed
+    with requests.get(f"{client.url}/api/v1/events/stream", stream=True, timeout=30) as stream:
+        lines = stream.iter_lines(decode_unicode=True)
+        assert next(lines) == ": connected"
+        client.schedules.create(name, "TwoSteps", "* * * * * *", input={"n": 2},
+                                task_queue=queue)
+        try:
+            fired = None
+            for line in lines:
+                if line.startswith("data: ") and '"schedule_triggered"' in line:
+                    fired = json.loads(line[len("data: "):])["workflow_id"]
+                    break
+            assert fired is not None and fired.startswith(name)
+            assert client.result(fired, timeout=30) == {"result": 13}
+        finally:
+            client.schedules.delete(name)
+
+
 def test_cancel_during_a_timer(worker: LuaWorker, client: Client, queue: str) -> None:
     w = wid("cancel")
     client.start_workflow("Sleeper", w, {"seconds": 30}, task_queue=queue)
