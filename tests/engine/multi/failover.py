@@ -92,6 +92,8 @@ class FrontDoor:
 
     def close(self) -> None:
         self._closed.set()
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept() (Linux)
         self._listener.close()
         with self._lock:
             conns = list(self._conns)
