@@ -23,6 +23,7 @@ import os
 import socket
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from importlib import resources
@@ -83,13 +84,20 @@ class SQLiteStore:
             if not os.path.isdir(directory):
                 raise StoreUnavailableError(f"directory of {self.path} does not exist")
         schema = resources.files("bridge.engine.store.sql").joinpath("sqlite_schema.sql").read_text()
+        conn: sqlite3.Connection | None = None
         try:
             conn = self._connection()
             with self._guard():
-                conn.executescript(schema)
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-                conn.execute("INSERT OR IGNORE INTO namespaces (name, created_at) VALUES ('main', 0)")
+                # one write transaction, so stores opening a fresh file at once take turns
+                conn.executescript(
+                    "BEGIN IMMEDIATE;\n" + schema
+                    + f"\nPRAGMA user_version = {SCHEMA_VERSION};"
+                    + "\nINSERT OR IGNORE INTO namespaces (name, created_at) VALUES ('main', 0);"
+                    + "\nCOMMIT;"
+                )
         except sqlite3.Error as exc:
+            if conn is not None and conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise translate_error(exc) from exc
         self._opened = True
         logger.debug("opened sqlite store %s", self.path)
@@ -119,11 +127,24 @@ class SQLiteStore:
         conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
         conn.execute("PRAGMA foreign_keys = ON")
         if not self._memory:
-            conn.execute("PRAGMA journal_mode = WAL")
+            self._enable_wal(conn)
             conn.execute(f"PRAGMA synchronous = {self._synchronous}")
         with self._all_lock:
             self._all.append(conn)
         return conn
+
+    def _enable_wal(self, conn: sqlite3.Connection) -> None:
+        # Switching a fresh file to WAL needs an exclusive lock and SQLite answers "database is
+        # locked" at once, without its busy handler, while another connection does the same.
+        deadline = time.monotonic() + self._busy_ms / 1000
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.005)
 
     def _connection(self) -> sqlite3.Connection:
         if self._memory:
