@@ -23,11 +23,44 @@ from bridge.errors import (
     WorkflowNotFoundError,
 )
 
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-from bridge.client import Client  # noqa: E402 - after __version__, which the CLI reads
-from bridge.runtime.runtime import Runtime  # noqa: E402
-from bridge.worker import ActivityContext, Worker, WorkflowCancelled, WorkflowContext  # noqa: E402
+if TYPE_CHECKING:
+    from bridge.client import Client
+    from bridge.runtime.runtime import Runtime
+    from bridge.worker import ActivityContext, Worker, WorkflowCancelled, WorkflowContext
+
+# Imported on first use (PEP 562), so ``assay-bridge run`` and the CLI's engine commands do not
+# pay for the HTTP client, the worker or lupa before they need them (issue 7, W7 cold start).
+_LAZY = {
+    "Client": "bridge.client",
+    "Runtime": "bridge.runtime.runtime",
+    "ActivityContext": "bridge.worker",
+    "Worker": "bridge.worker",
+    "WorkflowCancelled": "bridge.worker",
+    "WorkflowContext": "bridge.worker",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'bridge' has no attribute {name!r}")
+    import importlib
+    import sys
+
+    value = getattr(importlib.import_module(module), name)
+    # not globals(): inside this package that name is the subpackage bridge.globals
+    setattr(sys.modules[__name__], name, value)
+    return value
+
+
+def __dir__() -> list[str]:
+    import sys
+
+    return sorted(set(vars(sys.modules[__name__])) | set(_LAZY))
 
 __all__ = [
     # version

@@ -22,15 +22,15 @@ from bridge.errors import ConfigError
 _COMMANDS = ("run", "serve", "demo", "workflow", "schedule", "worker", "queue")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the top-level parser with every available subcommand."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """Build the top-level parser with every available subcommand (or just ``only``)."""
     parser = argparse.ArgumentParser(
         prog="assay-bridge",
         description="Run assay Lua workflow scripts from Python, and serve a workflow engine.",
     )
     parser.add_argument("--version", action="version", version=f"assay-bridge {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in _COMMANDS:
+    for name in (only,) if only else _COMMANDS:
         try:
             module = importlib.import_module(f"bridge.cli.{name}")
         except ModuleNotFoundError as exc:
@@ -43,7 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``assay-bridge`` console script; returns the exit code."""
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # A named subcommand needs only its own module: `assay-bridge run` then never imports the
+    # HTTP client or the engine that the other subcommands use (issue 7, W7 cold start).
+    parser = build_parser(only=argv[0] if argv and argv[0] in _COMMANDS else None)
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)
     if func is None:
