@@ -4,20 +4,31 @@ One ``requests.Session`` per runtime (keep-alive). Returns ``{status, body, head
 lower-cased header names (last value wins); non-2xx statuses return normally; transport
 failures raise ``http.<method> failed: <reqwest-style text>``. Table bodies are JSON-encoded
 by assay's rules with ``Content-Type: application/json``; string bodies go as they are.
+
+Speed (issue 7): ``requests`` is imported on the first request, so scripts that make none
+start without it. workflow.lua's own calls to the engine (marked by the worker's engine hooks
+with :func:`engine_call`) skip ``requests``' per-call work (settings merge, proxy lookup in
+the environment, hooks: ~0.35 ms a call, more than the engine's answer) and go straight to
+a ``urllib3`` pool, sending the same request; when a proxy variable or a ``.netrc`` file would
+change the request, they take the ``requests`` path like every other call.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-
-import requests
 
 from bridge.globals.args import LuaCallError, is_table, to_str
 from bridge.globals.json import encode_lua_value
 from bridge.runtime.lua import lua_type
 
 if TYPE_CHECKING:
+    import requests
+    import urllib3
+
     from bridge.runtime.runtime import Runtime
 
 DEFAULT_TIMEOUT_S = 30.0
@@ -51,6 +62,8 @@ class ClientOptions:
 
 def new_session() -> requests.Session:
     """A session sending what reqwest sends: ``accept: */*``, no User-Agent, no compression."""
+    import requests
+
     s = requests.Session()
     s.headers.clear()
     s.headers["Accept"] = "*/*"
@@ -113,7 +126,11 @@ def _send(
     on_event: Any,
     client: ClientOptions,
 ) -> Any:
-    session: requests.Session = rt.http_session
+    if rt.http_engine_call and on_event is None and url.startswith("http://") and _direct_ok():
+        return _send_direct(rt, method, url, data, headers, client)
+    import requests
+
+    session = _session(rt)
     try:
         resp = session.request(
             method.upper(),
@@ -150,6 +167,8 @@ def _send(
 
 
 def _stream_sse(rt: Runtime, method: str, resp: requests.Response, on_event: Any) -> None:
+    import requests
+
     try:
         buffer = ""
         for chunk in resp.iter_content(chunk_size=None):
@@ -173,7 +192,92 @@ def _stream_sse(rt: Runtime, method: str, resp: requests.Response, on_event: Any
         resp.close()
 
 
+def _session(rt: Runtime) -> requests.Session:
+    session: requests.Session | None = rt.http_session
+    if session is None:
+        session = rt.http_session = new_session()
+    return session
+
+
+# -- the direct path for the worker's engine calls ------------------------------------------
+
+_PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY")
+_netrc_present: bool | None = None
+
+
+def _direct_ok() -> bool:
+    """True when ``requests`` would send a plain ``http://`` request unchanged (no proxy
+    from the environment, no ``.netrc`` credentials)."""
+    global _netrc_present
+    env = os.environ
+    for name in _PROXY_VARIABLES:
+        if env.get(name):
+            return False
+    if env.get("NETRC"):
+        return False
+    if _netrc_present is None:
+        home = os.path.expanduser("~")
+        _netrc_present = any(os.path.exists(os.path.join(home, f)) for f in (".netrc", "_netrc"))
+    return not _netrc_present
+
+
+@contextlib.contextmanager
+def engine_call(rt: Runtime) -> Iterator[None]:
+    """Mark the requests made inside the block as workflow.lua's calls to the engine."""
+    previous = rt.http_engine_call
+    rt.http_engine_call = True
+    try:
+        yield
+    finally:
+        rt.http_engine_call = previous
+
+
+def _send_direct(
+    rt: Runtime,
+    method: str,
+    url: str,
+    data: bytes | None,
+    headers: dict[str, str],
+    client: ClientOptions,
+) -> Any:
+    import urllib3
+
+    pool: urllib3.PoolManager | None = rt.http_direct_pool
+    if pool is None:
+        pool = rt.http_direct_pool = urllib3.PoolManager(num_pools=4, maxsize=1, retries=False)
+    send_headers = {"Accept": "*/*", "User-Agent": urllib3.util.SKIP_HEADER,
+                    "Accept-Encoding": urllib3.util.SKIP_HEADER}
+    send_headers.update(headers)
+    try:
+        resp = pool.request(
+            method.upper(), url, body=data, headers=send_headers,
+            timeout=urllib3.Timeout(connect=client.timeout_s, read=client.timeout_s),
+            redirect=client.follow_redirects,
+            retries=urllib3.Retry(total=None, connect=0, read=0, redirect=MAX_REDIRECTS,
+                                  status=0, other=0, raise_on_redirect=True)
+            if client.follow_redirects else False,
+        )
+    except urllib3.exceptions.MaxRetryError as exc:
+        if isinstance(exc.reason, urllib3.exceptions.ResponseError):
+            raise HttpTransportError(f"http.{method} failed: error following redirect for url ({url})") from None
+        raise HttpTransportError(f"http.{method} failed: error sending request for url ({url})") from None
+    except urllib3.exceptions.LocationParseError:
+        raise HttpTransportError(f"http.{method} failed: builder error") from None
+    except (urllib3.exceptions.HTTPError, OSError):
+        raise HttpTransportError(f"http.{method} failed: error sending request for url ({url})") from None
+    out_headers: dict[str, str] = {}
+    for name, value in resp.headers.items():
+        if all(32 <= ord(c) < 127 or c == "\t" for c in value):
+            out_headers[name.lower()] = value
+    body = resp.data.decode("utf-8", "replace").encode()
+    table = rt.to_lua({"status": resp.status, "headers": out_headers})
+    table[b"body"] = body
+    return table
+
+
 def _normal(url: str) -> str:
+    import requests
+
     try:
         return requests.Request("GET", url).prepare().url or url
     except Exception:  # noqa: BLE001 - an unparsable URL is printed as given
@@ -182,7 +286,9 @@ def _normal(url: str) -> str:
 
 def install(rt: Runtime) -> None:
     """Install the ``http`` global."""
-    rt.http_session = new_session()
+    rt.http_session = None  # made on the first request
+    rt.http_direct_pool = None
+    rt.http_engine_call = False
 
     def make(method: str) -> Any:
         if method in ("post", "put", "patch"):

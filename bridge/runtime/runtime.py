@@ -275,6 +275,9 @@ class Runtime:
         session = getattr(self, "http_session", None)
         if session is not None:
             session.close()
+        pool = getattr(self, "http_direct_pool", None)
+        if pool is not None:
+            pool.clear()
 
 
 def _trim_traceback(tb: str) -> str:

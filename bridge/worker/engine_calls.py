@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from bridge.globals.http import HttpTransportError
+from bridge.globals.http import HttpTransportError, engine_call
 
 if TYPE_CHECKING:
     from bridge.runtime.runtime import Runtime
@@ -85,7 +85,8 @@ def install_engine_hooks(
             stop_seen_at: float | None = None
             while True:
                 try:
-                    resp = original_api(method, path, body)
+                    with engine_call(rt):
+                        resp = original_api(method, path, body)
                     connected["ok"] = True
                     if on_registered is not None and path == b"/workers/register" \
                             and resp[b"status"] == 200:
