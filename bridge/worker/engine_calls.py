@@ -2,9 +2,10 @@
 
 Every engine call of the unchanged client goes through ``M._api``. The bridge wraps it:
 
-* a transport failure (engine restarting, network blip) is retried with bounded exponential
-  backoff instead of killing the worker (compat-policy); a finished activity's result or a
-  workflow task's commands are delivered once the engine is back;
+* a transport failure (engine restarting, network blip) or a 502/503/504 answer (database
+  full, busy or down) is retried with bounded exponential backoff instead of killing the worker
+  or dropping the call (compat-policy); a finished activity's result or a workflow task's
+  commands are delivered once the engine is back;
 * when a stop was requested, the next ``/workers/heartbeat`` (the top of the poll loop,
   outside any task) raises :class:`WorkerStopped`, so the task in hand finishes and is
   reported first.
@@ -33,6 +34,11 @@ MAX_BACKOFF_S = 2.0
 STOP_GRACE_S = 10.0
 # How long the first contact (connect's /health) waits for an engine that is not up.
 CONNECT_PATIENCE_S = 30.0
+# Answers that mean "not now" (engine-api: 503 with Retry-After when the database is busy, full
+# or down; 502/504 from a proxy in front): retried like a transport failure. workflow.lua ignores
+# the status of /complete, /fail and /commands, so without this a finished activity's result
+# refused with 503 would be dropped and the activity run again after its timeout.
+RETRY_STATUSES = frozenset({502, 503, 504})
 
 
 class WorkerStopped(BaseException):
@@ -84,28 +90,36 @@ def install_engine_hooks(
             started = time.monotonic()
             stop_seen_at: float | None = None
             while True:
+                failure: HttpTransportError | None = None
                 try:
                     with engine_call(rt):
                         resp = original_api(method, path, body)
-                    connected["ok"] = True
-                    if on_registered is not None and path == b"/workers/register" \
-                            and resp[b"status"] == 200:
-                        on_registered()
-                    return resp
                 except HttpTransportError as exc:
-                    now = time.monotonic()
-                    if not connected["ok"] and now - started > CONNECT_PATIENCE_S:
-                        raise
-                    if stop_event.is_set():
-                        if not path.endswith(_DELIVERS_RESULT):
-                            raise WorkerStopped() from exc
-                        stop_seen_at = stop_seen_at or now
-                        if now - stop_seen_at > STOP_GRACE_S:
-                            logger.error("giving up delivering %s after stop: %s", path.decode(), exc)
-                            raise WorkerStopped() from exc
-                    logger.warning("engine unreachable (%s); retrying in %.2fs", exc, delay)
-                    stop_event.wait(delay)
-                    delay = min(delay * 2, MAX_BACKOFF_S)
+                    failure, reason = exc, f"engine unreachable ({exc})"
+                else:
+                    status = resp[b"status"]
+                    if status not in RETRY_STATUSES:
+                        connected["ok"] = True
+                        if on_registered is not None and path == b"/workers/register" \
+                                and status == 200:
+                            on_registered()
+                        return resp
+                    reason = f"engine answered {status}"
+                now = time.monotonic()
+                if not connected["ok"] and now - started > CONNECT_PATIENCE_S:
+                    if failure is not None:
+                        raise failure
+                    return resp
+                if stop_event.is_set():
+                    if not path.endswith(_DELIVERS_RESULT):
+                        raise WorkerStopped() from failure
+                    stop_seen_at = stop_seen_at or now
+                    if now - stop_seen_at > STOP_GRACE_S:
+                        logger.error("giving up delivering %s after stop: %s", path.decode(), reason)
+                        raise WorkerStopped() from failure
+                logger.warning("%s on %s; retrying in %.2fs", reason, path.decode(), delay)
+                stop_event.wait(delay)
+                delay = min(delay * 2, MAX_BACKOFF_S)
 
         module[b"_api"] = rt.function(api)
 
