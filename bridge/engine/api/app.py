@@ -48,6 +48,8 @@ def create_app(
         max_body_bytes: request bodies above this get 413.
         engine_threads: how many core calls may run at once.
     """
+    from bridge.engine.store.sqlite import SQLiteStore
+
     state = ApiState(
         engine=engine,
         hub=hub,
@@ -55,6 +57,7 @@ def create_app(
         poll_wait_s=poll_wait_s,
         max_body_bytes=max_body_bytes,
         engine_threads=engine_threads,
+        inline_hot_calls=isinstance(engine.store, SQLiteStore),
     )
 
     @contextlib.asynccontextmanager

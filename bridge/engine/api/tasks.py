@@ -29,7 +29,7 @@ from bridge.engine.api.parsing import (
     req_int,
     req_str,
 )
-from bridge.engine.api.state import api_state, call
+from bridge.engine.api.state import api_state, call, call_hot
 from bridge.engine.api.workflows import empty
 
 NULL_BODY = b"null"
@@ -74,13 +74,13 @@ async def poll_workflow_task(request: Request) -> Response:
     deadline = loop.time() + state.poll_wait_s
     with state.hub.subscribe(("workflow_task", queue), ("activity_task", queue)) as sub:
         while True:
-            task = await call(request, engine.poll_workflow_task, queue=queue, worker_id=worker_id)
+            task = await call_hot(request, engine.poll_workflow_task, queue=queue, worker_id=worker_id)
             if task is not None:
                 return JSONResponse(task)
             remaining = deadline - loop.time()
             if remaining <= 0 or state.hub.closing:
                 break
-            if await call(request, engine.has_ready_activity, queue):
+            if await call_hot(request, engine.has_ready_activity, queue):
                 break  # let the worker go on to its activity poll
             if not await sub.wait(remaining):
                 break
@@ -109,7 +109,7 @@ async def submit_commands(request: Request) -> Response:
     worker_id = req_str(body, "worker_id")
     commands = _commands(body)
     engine = api_state(request).engine
-    await call(
+    await call_hot(
         request,
         engine.submit_commands,
         request.path_params["id"],
@@ -125,7 +125,7 @@ async def poll_activity_task(request: Request) -> Response:
     queue = req_str(body, "queue")
     worker_id = req_str(body, "worker_id")
     engine = api_state(request).engine
-    task = await call(request, engine.poll_activity_task, queue=queue, worker_id=worker_id)
+    task = await call_hot(request, engine.poll_activity_task, queue=queue, worker_id=worker_id)
     return JSONResponse(task if task is not None else {"task": None})
 
 
@@ -134,7 +134,7 @@ async def complete_activity(request: Request) -> Response:
     activity_id = path_int(request, "id")
     body = await read_object(request)
     engine = api_state(request).engine
-    await call(request, engine.complete_activity, activity_id, opt_any(body, "result"))
+    await call_hot(request, engine.complete_activity, activity_id, opt_any(body, "result"))
     return empty()
 
 
@@ -144,7 +144,7 @@ async def fail_activity(request: Request) -> Response:
     body = await read_object(request)
     error = req_str(body, "error")
     engine = api_state(request).engine
-    await call(request, engine.fail_activity, activity_id, error)
+    await call_hot(request, engine.fail_activity, activity_id, error)
     return empty()
 
 
@@ -156,6 +156,6 @@ async def heartbeat_activity(request: Request) -> Response:
     activity_id = path_int(request, "id")
     body = await read_object(request)
     engine = api_state(request).engine
-    await call(request, engine.heartbeat_activity, activity_id, opt_any(body, "details"))
+    await call_hot(request, engine.heartbeat_activity, activity_id, opt_any(body, "details"))
     return empty()
 

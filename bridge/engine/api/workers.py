@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bridge.engine.api.parsing import opt_int, opt_str, opt_str_list, read_object, req_str
-from bridge.engine.api.state import api_state, call
+from bridge.engine.api.state import api_state, call, call_hot
 from bridge.engine.api.workflows import empty
 
 
@@ -34,7 +34,7 @@ async def worker_heartbeat(request: Request) -> Response:
     """POST /api/v1/workers/heartbeat ``{worker_id}`` -> 200 empty (unknown ids are a no-op)."""
     body = await read_object(request)
     engine = api_state(request).engine
-    await call(request, engine.worker_heartbeat, req_str(body, "worker_id"))
+    await call_hot(request, engine.worker_heartbeat, req_str(body, "worker_id"))
     return empty()
 
 

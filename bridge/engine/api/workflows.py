@@ -21,7 +21,7 @@ from bridge.engine.api.parsing import (
     read_object,
     req_str,
 )
-from bridge.engine.api.state import api_state, call
+from bridge.engine.api.state import api_state, call, call_hot
 
 #: Statuses the list filter understands; anything else is ignored, as in assay (engine-api §1.2).
 STATUSES = frozenset(
@@ -46,7 +46,7 @@ async def start_workflow(request: Request) -> Response:
     """
     body = await read_object(request)
     engine = api_state(request).engine
-    result = await call(
+    result = await call_hot(
         request,
         engine.start_workflow,
         workflow_type=req_str(body, "workflow_type"),
@@ -78,7 +78,7 @@ async def list_workflows(request: Request) -> Response:
 async def get_workflow(request: Request) -> Response:
     """GET /api/v1/workflows/{id} -> 200 WorkflowRecord or 404."""
     engine = api_state(request).engine
-    return JSONResponse(await call(request, engine.get_workflow, request.path_params["id"]))
+    return JSONResponse(await call_hot(request, engine.get_workflow, request.path_params["id"]))
 
 
 async def list_events(request: Request) -> Response:
@@ -158,7 +158,7 @@ async def wait_workflow(request: Request) -> Response:
     deadline = loop.time() + timeout_s
     with state.hub.subscribe(("workflow_terminal", workflow_id)) as sub:
         while True:
-            record = await call(request, state.engine.get_workflow, workflow_id)
+            record = await call_hot(request, state.engine.get_workflow, workflow_id)
             remaining = deadline - loop.time()
             if record.get("status") in TERMINAL or remaining <= 0 or state.hub.closing:
                 return JSONResponse(record)
