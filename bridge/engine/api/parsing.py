@@ -1,6 +1,9 @@
 """Reading request bodies, path and query parameters, with assay's status codes.
 
 * Body over the limit: 413. Not JSON: 400 (an empty body where JSON is required is 400 too).
+  Also 400, never 500: ``NaN``/``Infinity`` and numbers that overflow a float (not JSON),
+  integers of more than 4300 digits, nesting deeper than Python's recursion limit, and a
+  ``\\uD800``-style lone surrogate (not a Unicode character; no store can keep it).
 * ``Content-Type``: a JSON type (``application/json`` or ``application/*+json``) or **no
   Content-Type at all** is accepted; any other type gets 415. assay answers 415 to a missing
   Content-Type as well; we accept it because curl users and hand-written clients often omit it,
@@ -62,9 +65,34 @@ async def read_json(request: Request, *, required: bool = True) -> Any:
             raise BadRequestError(400, "request body must be JSON, got an empty body")
         return _MISSING
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        body = json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
+    except RecursionError as exc:
+        raise BadRequestError(400, "request body is not valid JSON: nested too deeply") from exc
+    except ValueError as exc:  # bad JSON or UTF-8, NaN/Infinity, an integer over 4300 digits
         raise BadRequestError(400, f"request body is not valid JSON: {exc}") from exc
+    if (b"\\ud" in raw or b"\\uD" in raw) and not _encodable(body):
+        raise BadRequestError(400, "request body is not valid JSON: lone UTF-16 surrogate")
+    return body
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number out of range: {text[:40]}")
+    return value
+
+
+def _encodable(body: Any) -> bool:
+    """False if a ``\\uD800``-style escape left a lone surrogate, which no store can keep."""
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 async def read_object(request: Request, *, allow_null: bool = False) -> dict[str, Any]:
