@@ -29,10 +29,21 @@ LUA_MININTEGER: int = _lupa.LUA_MININTEGER
 _POSITION = re.compile(r"^(?P<chunk>[^\n:]+):(?P<line>\d+): ")
 
 
+def _deny_attribute(obj: Any, name: Any, is_setting: bool) -> Any:
+    """lupa's ``attribute_filter``: Lua code never reads or writes Python attributes.
+
+    Python objects do reach Lua (callables of the globals, exceptions caught by ``pcall``);
+    without this filter ``err.__class__.__mro__`` walks to ``object.__subclasses__()`` and from
+    there to ``os.system`` (docs/security.md).
+    """
+    raise AttributeError("Lua code cannot access attributes of Python objects")
+
+
 def new_state(*, max_memory: int | None) -> Any:
     """A fresh Lua 5.5 state with lupa's ``python`` bridge not registered.
 
-    Strings cross as ``bytes`` (``encoding=None``) so binary data survives.
+    Strings cross as ``bytes`` (``encoding=None``) so binary data survives. Attribute access
+    on Python objects from Lua is refused (:func:`_deny_attribute`).
     """
     return _lupa.LuaRuntime(
         encoding=None,
@@ -41,6 +52,7 @@ def new_state(*, max_memory: int | None) -> Any:
         register_eval=False,
         register_builtins=False,
         max_memory=max_memory,
+        attribute_filter=_deny_attribute,
     )
 
 

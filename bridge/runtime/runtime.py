@@ -32,7 +32,7 @@ DEFAULT_MEMORY_LIMIT = 64 * 1024 * 1024
 # Run once per state, before the sandbox closes: keeps private references to what the
 # bridge needs (traceback, load) and removes what assay's sandbox removes (lua-globals §1.1).
 _SETUP = r"""
-local as_function, find_module, read_file, on_loaded, ppath = ...
+local as_function, find_module, read_file, on_loaded, ppath, pyobject = ...
 local traceback, load, pack, unpack = debug.traceback, load, table.pack, table.unpack
 local bridge = {}
 
@@ -56,9 +56,20 @@ end
 package.path = ppath
 package.cpath = ""
 package.loadlib = function() error("package.loadlib is disabled in safe mode") end
--- keep preload and the Lua-file searcher; drop the C searchers, add assay's
+-- keep preload; the Lua-file searcher is replaced by a text-only one (Lua's own accepts
+-- precompiled bytecode, which can break out of any Lua sandbox); drop the C searchers; add assay's
 local searchers = package.searchers
-while #searchers > 2 do table.remove(searchers) end
+while #searchers > 1 do table.remove(searchers) end
+local searchpath, sformat = package.searchpath, string.format
+searchers[2] = function(name)
+    local path, err = searchpath(name, package.path)
+    if not path then return err end
+    local fn, lerr = load(read_file(path), "@" .. path, "t")
+    if not fn then
+        error(sformat("error loading module '%s' from file '%s':\n\t%s", name, path, lerr), 0)
+    end
+    return fn, path
+end
 searchers[#searchers + 1] = function(name)
     local found = find_module(name)
     if type(found) == "string" then return "\n\t" .. found end
@@ -71,6 +82,8 @@ searchers[#searchers + 1] = function(name)
     end, path
 end
 
+-- the metatable of every Python object (lupa's POBJECT): hidden and frozen
+getmetatable(pyobject).__metatable = false
 package.loaded.python = nil
 _G.python = nil
 _G.debug = nil
@@ -127,6 +140,7 @@ class Runtime:
             as_function(_read_file),
             as_function(self._on_loaded),
             loader.package_path(search_paths, script_dir).encode(),
+            object(),
         )
         self._pcall = self._bridge[b"pcall"]
         self._wrap = self._bridge[b"wrap"]
