@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from bridge.engine.clock import Clock, SystemClock
 from bridge.engine.context import Op, Settings
+from bridge.engine.history import HistoryCache
 from bridge.engine.notify import Notifier, NullNotifier, deliver, shared_notices
 from bridge.engine.ops import activities, dispatch, namespaces, schedules, timers_signals, workers
 from bridge.engine.ops import workflows as wf_ops
@@ -86,6 +87,8 @@ class Engine:
         self.settings = settings or Settings()
         self.clock: Clock = clock or SystemClock()
         self._ready_checked_at: float | None = None
+        #: Rendered histories of running workflows, for :meth:`poll_workflow_task_json`.
+        self.histories = HistoryCache()
 
     @classmethod
     def open(cls, backend_url: str, *, notifier: Notifier | None = None,
@@ -179,6 +182,11 @@ class Engine:
         """Claim a workflow task: ``{workflow_id, namespace, workflow_type, task_queue, input,
         history}`` (parsed values), or None when idle."""
         return self._run(dispatch.poll_workflow_task, queue, worker_id)
+
+    def poll_workflow_task_json(self, *, queue: str, worker_id: str) -> str | None:
+        """:meth:`poll_workflow_task` as the JSON text of the task (what the HTTP API sends),
+        or None when idle. The history is rendered incrementally (bridge.engine.history)."""
+        return self._run(dispatch.poll_workflow_task_json, queue, worker_id, self.histories)
 
     def submit_commands(self, workflow_id: str, *, worker_id: str,
                         commands: list[dict[str, Any]]) -> None:

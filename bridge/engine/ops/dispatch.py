@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bridge.engine.context import Op, is_terminal
+from bridge.engine.history import HistoryCache, encode
 from bridge.engine.ops import activities, timers_signals, workflows
 from bridge.engine.records import history_entry, parse_json_text, to_json_text
 from bridge.engine.store.base import Row
@@ -38,20 +39,41 @@ DEFAULT_FAIL_ERROR = "workflow handler raised an error"
 
 
 # -- claim and lease ------------------------------------------------------------------------
-def poll_workflow_task(op: Op, queue: str, worker_id: str) -> dict[str, Any] | None:
-    """Claim one workflow task on ``queue`` for ``worker_id`` (engine-api §1.4, §3.2), or None."""
+def _claim_workflow_task(op: Op, queue: str, worker_id: str) -> Row | None:
     wf = op.tx.claim_workflow_task(queue=queue, worker_id=worker_id, now=op.now)
     if wf is None:
         return None
     if wf["status"] == "PENDING":
         op.tx.update_workflow(wf["id"], {"status": "RUNNING", "updated_at": op.now})
     op.deadline(op.now + op.settings.dispatch_timeout_s)
+    return wf
+
+
+def poll_workflow_task(op: Op, queue: str, worker_id: str) -> dict[str, Any] | None:
+    """Claim one workflow task on ``queue`` for ``worker_id`` (engine-api §1.4, §3.2), or None."""
+    wf = _claim_workflow_task(op, queue, worker_id)
+    if wf is None:
+        return None
     return {
         "workflow_id": wf["id"], "namespace": wf["namespace"],
         "workflow_type": wf["workflow_type"], "task_queue": wf["task_queue"],
         "input": parse_json_text(wf["input"]),
         "history": [history_entry(e) for e in op.tx.list_events(wf["id"])],
     }
+
+
+def poll_workflow_task_json(op: Op, queue: str, worker_id: str, histories: HistoryCache) -> str | None:
+    """:func:`poll_workflow_task`, answered as the JSON text of the task: the same claim, and
+    the same text ``JSONResponse`` makes of its dict, with the history kept in ``histories``."""
+    wf = _claim_workflow_task(op, queue, worker_id)
+    if wf is None:
+        return None
+    head = encode({
+        "workflow_id": wf["id"], "namespace": wf["namespace"],
+        "workflow_type": wf["workflow_type"], "task_queue": wf["task_queue"],
+        "input": parse_json_text(wf["input"]),
+    })
+    return head[:-1] + ',"history":' + histories.render(op.tx, wf["id"]) + "}"
 
 
 def _release(op: Op, wf: Row) -> None:

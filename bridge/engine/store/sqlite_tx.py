@@ -123,6 +123,11 @@ class SQLiteTx:
         return _all(self._x("SELECT * FROM workflow_events WHERE workflow_id = ? ORDER BY seq",
                             (workflow_id,)))
 
+    def list_events_after(self, workflow_id: str, seq: int) -> list[Row]:
+        """The workflow's events with ``seq`` above ``seq``, in order (the history cache's read)."""
+        return _all(self._x("SELECT * FROM workflow_events WHERE workflow_id = ? AND seq > ? "
+                            "ORDER BY seq", (workflow_id, seq)))
+
     # -- activities --------------------------------------------------------------------------
     def insert_activity(self, row: Mapping[str, Any]) -> int | None:
         cur = self._insert("workflow_activities", row, ACTIVITY_COLUMNS,
