@@ -137,7 +137,7 @@ def lua_value_from_json(rt: Runtime, text: str | bytes) -> Any:
     """Parse JSON text straight into a Lua value; ``ValueError`` (serde's wording) if invalid."""
     if isinstance(text, bytes):
         text = text.decode("utf-8")
-    if _NEGATIVE_ZERO.search(text):
+    if _has_negative_zero(text):
         return convert.to_lua(rt.lua, parse_text(text))
     try:
         value = _fast_decoder.decode(text)
@@ -151,6 +151,18 @@ def lua_value_from_json(rt: Runtime, text: str | bytes) -> Any:
     if type(ready) is dict or type(ready) is list:
         return rt.lua.table_from(ready, recursive=True)
     return ready
+
+
+def _has_negative_zero(text: str) -> bool:
+    """Whether ``text`` may hold the number token ``-0`` (only the exact decoder keeps it apart
+    from ``0``). Numbers follow ``:``, ``,``, ``[`` or start the text, so "-0" inside a string
+    ("retry-0") does not send a whole history down the slow path; a string holding ", -0"
+    still does: slower, never wrong."""
+    for m in _NEGATIVE_ZERO.finditer(text):
+        before = text[max(0, m.start() - 32) : m.start()].rstrip()
+        if not before or before[-1] in ":,[":
+            return True  # also when 32 blanks hide what came before: the safe answer
+    return False
 
 
 class _NotSerde(Exception):
