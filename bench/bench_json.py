@@ -107,8 +107,15 @@ def main() -> None:
     # the Lua encoding is sorted and compact; check it round-trips to the same data
     assert json.loads(encode(table)) == json.loads(json.dumps(task).replace(', "note": null', ""))
 
+    # A worker sees the same history again with one more step: the kept template is copied
+    # and only the new events are parsed (bridge/globals/json.py).
+    grown = [json.dumps(workflow_task(args.events + 2 * i), separators=(",", ":")).encode()
+             for i in range(args.runs + 2)]
+    step = iter(grown)
+
     rows = [
         ("json.parse  (JSON text -> Lua table)", median_ms(lambda: parse(text.encode()), args.runs)),
+        ("json.parse, same history + 1 step", median_ms(lambda: parse(next(step)), args.runs)),
         ("json.encode (Lua table -> JSON text)", median_ms(lambda: encode(table), args.runs)),
         ("stdlib json.loads (reference)", median_ms(lambda: json.loads(text), args.runs)),
         ("stdlib json.dumps (reference)", median_ms(lambda: json.dumps(task), args.runs)),

@@ -6,6 +6,12 @@ Speed matters (a workflow task carries its whole history; bench/bench_json.py):
   serde_json's rules (i64 range, nesting limit, lone surrogates, out-of-range floats) while
   making the shape ``table_from`` takes. Texts containing ``-0`` use the slower decoder that
   keeps integers and ``-0`` apart exactly.
+* A workflow task carries the workflow's whole history, so a worker parses nearly the same
+  text again at every step, O(N^2) over N steps (issue 7, W4). For a large object whose
+  last member is an array (``{"workflow_id": ..., "history": [...]}``), the parsed table is
+  kept as a private template (:class:`_Kept`); a later text that is the same text with more
+  elements at the end of that array is answered with a deep copy of the template, made in
+  Lua, plus the new elements, which alone are parsed. The caller always gets fresh tables.
 * ``encode`` walks the table in Lua (:data:`CODEC_LUA`), so it does not cross the Lua/Python
   boundary once per entry. What that walker declines (non-UTF-8 strings, non-finite floats,
   float or boolean keys, unsupported types) goes through the Python encoder in
@@ -137,10 +143,20 @@ def lua_value_from_json(rt: Runtime, text: str | bytes) -> Any:
     """Parse JSON text straight into a Lua value; ``ValueError`` (serde's wording) if invalid."""
     if isinstance(text, bytes):
         text = text.decode("utf-8")
+    big = len(text) >= KEEP_MIN_CHARS and text.endswith("]}") and text.startswith("{")
+    if big:
+        table = _from_kept(rt, text)
+        if table is not None:
+            return table
+    return _parse(rt, text, keep=big)
+
+
+def _parse(rt: Runtime, text: str, *, keep: bool = False) -> Any:
     if _has_negative_zero(text):
         return convert.to_lua(rt.lua, parse_text(text))
+    members = _members_or_none(text) if keep else None
     try:
-        value = _fast_decoder.decode(text)
+        value = dict(members) if members is not None else _fast_decoder.decode(text)
     except (_json.JSONDecodeError, RecursionError, _Constant):
         parse_text(text)  # raises with serde's wording
         raise
@@ -149,8 +165,117 @@ def lua_value_from_json(rt: Runtime, text: str | bytes) -> Any:
     except (_NotSerde, UnicodeEncodeError):
         return convert.to_lua(rt.lua, parse_text(text))  # raises with serde's wording
     if type(ready) is dict or type(ready) is list:
+        if members is not None:
+            _keep(rt, text, members)
         return rt.lua.table_from(ready, recursive=True)
     return ready
+
+
+# -- kept templates: a history parsed once ----------------------------------------------------
+
+#: Texts at least this long are kept as templates (smaller ones parse faster than they copy).
+KEEP_MIN_CHARS = 16 * 1024
+#: Templates kept per runtime.
+KEEP_MAX = 2
+
+_scan_once = _json.scanner.make_scanner(_fast_decoder)  # type: ignore[attr-defined]
+_WS = re.compile(r"[ \t\n\r]*")
+
+
+class _Kept:
+    """A parsed object whose last member is an array, kept private.
+
+    ``prefix`` is its text without the closing ``]}``; ``count`` the array's length. The
+    Lua table (``template``, which only :data:`CODEC_LUA`'s ``extend`` touches) is made when
+    a text first extends it (parsing the kept text once more): a text parsed only once costs
+    nothing more, and no large Python value stays alive for the garbage collector to walk.
+    """
+
+    __slots__ = ("prefix", "key", "count", "template")
+
+    def __init__(self, prefix: str, key: bytes, count: int) -> None:
+        self.prefix = prefix
+        self.key = key
+        self.count = count
+        self.template: Any = None
+
+
+def _members(text: str) -> list[tuple[str, Any]] | None:
+    """The members of a top-level object, in text order, when its last member's value is a
+    non-empty array that ends the text (``...]}``) and no other member has its name; else
+    None (the caller then decodes the text as usual). Raises the scanner's errors."""
+    members: list[tuple[str, Any]] = []
+    i = _WS.match(text, 1).end()
+    end = 0
+    while True:
+        if text[i : i + 1] != '"':
+            return None
+        key, i = _scan_once(text, i)
+        i = _WS.match(text, i).end()
+        if text[i : i + 1] != ":":
+            return None
+        i = _WS.match(text, i + 1).end()
+        value, end = _scan_once(text, i)
+        members.append((key, value))
+        i = _WS.match(text, end).end()
+        if text[i : i + 1] == ",":
+            i = _WS.match(text, i + 1).end()
+            continue
+        if text[i : i + 1] != "}" or i != len(text) - 1:
+            return None
+        break
+    key, last = members[-1]
+    if type(last) is not list or not last or end != len(text) - 1:
+        return None
+    if any(k == key for k, _ in members[:-1]):
+        return None
+    return members
+
+
+def _members_or_none(text: str) -> list[tuple[str, Any]] | None:
+    try:
+        return _members(text)
+    except (StopIteration, ValueError, RecursionError):
+        return None  # the usual decoder reports what is wrong
+
+
+def _keep(rt: Runtime, text: str, members: list[tuple[str, Any]]) -> None:
+    """Keep ``text`` for texts that extend it."""
+    key, last = members[-1]
+    kept: list[_Kept] = rt.json_kept
+    kept[:] = [k for k in kept if k.prefix != text[:-2]]
+    kept.insert(0, _Kept(text[:-2], key.encode(), len(last)))
+    del kept[KEEP_MAX:]
+
+
+def _from_kept(rt: Runtime, text: str) -> Any:
+    """The table of ``text`` from a kept template it extends, or None."""
+    kept: list[_Kept] = rt.json_kept
+    for i, k in enumerate(kept):
+        n = len(k.prefix)
+        if text.startswith(k.prefix) and text[n : n + 1] == ",":
+            break
+    else:
+        return None
+    del kept[i]
+    tail = text[n + 1 : -2]
+    if _has_negative_zero(tail):
+        return None
+    try:
+        items = _fast_decoder.decode("[" + tail + "]")
+        ready = _prepare(items, 1)
+    except (ValueError, RecursionError, _NotSerde, UnicodeEncodeError):
+        return None  # the caller parses the whole text, and reports what is wrong
+    if type(ready) is not list or not ready:
+        return None
+    new = rt.lua.table_from(ready, recursive=True)
+    if k.template is None:
+        k.template = _parse(rt, k.prefix + "]}")
+    k.prefix = text[:-2]
+    table = rt.json_codec[b"extend"](k.template, k.key, k.count, new, len(ready))
+    k.count += len(ready)
+    kept.insert(0, k)
+    return table
 
 
 def _has_negative_zero(text: str) -> bool:
@@ -241,6 +366,7 @@ return {
 def install(rt: Runtime) -> None:
     """Install the ``json`` global (and ``rt.json_codec``, used for HTTP table bodies)."""
     rt.json_codec = rt.compile(CODEC_LUA, "=json")(rt.function(_format_float))
+    rt.json_kept = []
 
     def parse(s: Any = None, *_ignored: Any) -> Any:
         text = to_str(rt, s)
@@ -388,8 +514,27 @@ local function protect(f)
     end
 end
 
+-- kept templates (lua_value_from_json) ------------------------------------------------------
+local function copy(src)
+    local t = {}
+    for k, v in next, src do
+        if type(v) == "table" then v = copy(v) end
+        t[k] = v
+    end
+    return t
+end
+
+-- Append the k elements of items to template[key] (which has n), then hand out a copy.
+local function extend(template, key, n, items, k)
+    local a = template[key]
+    for i = 1, k do a[n + i] = items[i] end
+    return copy(template)
+end
+
 local safe_encode = protect(encode)
 return {
+    copy = copy,
+    extend = extend,
     encode = function(v)
         local c = setlocale(nil, "collate")
         if c ~= "C" and c ~= "POSIX" then return false end -- table.sort must compare bytes
