@@ -68,6 +68,10 @@ def store_from_url(backend_url: str, *, pool_size: int | None = None) -> Store:
     raise ConfigError(f"unsupported backend {scheme!r} (supported: sqlite, postgres)")
 
 
+#: Heartbeats of one worker closer together than this are written once (Engine.worker_heartbeat).
+HEARTBEAT_COALESCE_S = 1.0
+
+
 class Engine:
     """The workflow engine over one :class:`~bridge.engine.store.base.Store`.
 
@@ -89,6 +93,7 @@ class Engine:
         self._ready_checked_at: float | None = None
         #: Rendered histories of running workflows, for :meth:`poll_workflow_task_json`.
         self.histories = HistoryCache()
+        self._beats: dict[str, float] = {}  # worker id -> when this engine last wrote its beat
 
     @classmethod
     def open(cls, backend_url: str, *, notifier: Notifier | None = None,
@@ -245,8 +250,20 @@ class Engine:
                          max_concurrent_activities=max_concurrent_activities)
 
     def worker_heartbeat(self, worker_id: str) -> None:
-        """Record a worker heartbeat (unknown ids are ignored)."""
-        self._run(workers.worker_heartbeat, worker_id)
+        """Record a worker heartbeat (unknown ids are ignored).
+
+        workflow.lua beats at the top of every poll-loop turn, three times per one-activity
+        workflow. A beat within :data:`HEARTBEAT_COALESCE_S` of the last one this engine wrote
+        for the worker is not written again (liveness is judged in tens of seconds).
+        """
+        now = self.clock.now()
+        last = self._beats.get(worker_id)
+        if last is not None and 0 <= now - last < HEARTBEAT_COALESCE_S:
+            return
+        self._run(workers.worker_heartbeat, worker_id, now=now)
+        if len(self._beats) >= 10_000:
+            self._beats.clear()
+        self._beats[worker_id] = now
 
     def list_workers(self, *, namespace: str = "main") -> list[dict[str, Any]]:
         """WorkflowWorkers of a namespace."""

@@ -1,0 +1,26 @@
+"""Worker heartbeats closer together than HEARTBEAT_COALESCE_S are written once (issue 7)."""
+
+from __future__ import annotations
+
+from bridge.engine.clock import FakeClock
+from bridge.engine.core import HEARTBEAT_COALESCE_S, Engine
+
+T0 = 1_700_000_000.0
+
+
+def last_beat(engine: Engine) -> float:
+    [rec] = engine.list_workers()
+    return float(rec["last_heartbeat"])
+
+
+def test_beats_within_the_window_are_written_once(engine: Engine, clock: FakeClock) -> None:
+    wid = engine.register_worker(identity="me", queue="q")
+    clock.advance(5)
+    engine.worker_heartbeat(wid)
+    assert last_beat(engine) == T0 + 5
+    clock.advance(HEARTBEAT_COALESCE_S / 2)
+    engine.worker_heartbeat(wid)
+    assert last_beat(engine) == T0 + 5
+    clock.advance(HEARTBEAT_COALESCE_S)
+    engine.worker_heartbeat(wid)
+    assert last_beat(engine) == T0 + 5 + 1.5 * HEARTBEAT_COALESCE_S
