@@ -8,9 +8,10 @@ by assay's rules with ``Content-Type: application/json``; string bodies go as th
 Speed (issue 7): ``requests`` is imported on the first request, so scripts that make none
 start without it. workflow.lua's own calls to the engine (marked by the worker's engine hooks
 with :func:`engine_call`) skip ``requests``' per-call work (settings merge, proxy lookup in
-the environment, hooks: ~0.35 ms a call, more than the engine's answer) and go straight to
-a ``urllib3`` pool, sending the same request; when a proxy variable or a ``.netrc`` file would
-change the request, they take the ``requests`` path like every other call.
+the environment, hooks: ~0.35 ms a call, more than the engine's answer) and go through
+:mod:`bridge.globals.http_direct`, sending the same request; when a proxy variable or a
+``.netrc`` file would change the request, they take the ``requests`` path like every other
+call.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from bridge.runtime.lua import lua_type
 
 if TYPE_CHECKING:
     import requests
-    import urllib3
 
     from bridge.runtime.runtime import Runtime
 
@@ -128,6 +128,18 @@ def _send(
 ) -> Any:
     if rt.http_engine_call and on_event is None and url.startswith("http://") and _direct_ok():
         return _send_direct(rt, method, url, data, headers, client)
+    return _send_via_requests(rt, method, url, data, headers, on_event, client)
+
+
+def _send_via_requests(
+    rt: Runtime,
+    method: str,
+    url: str,
+    data: bytes | None,
+    headers: dict[str, str],
+    on_event: Any,
+    client: ClientOptions,
+) -> Any:
     import requests
 
     session = _session(rt)
@@ -240,38 +252,25 @@ def _send_direct(
     headers: dict[str, str],
     client: ClientOptions,
 ) -> Any:
-    import urllib3
+    from bridge.globals.http_direct import REDIRECTS, DirectClient, DirectError
 
-    pool: urllib3.PoolManager | None = rt.http_direct_pool
-    if pool is None:
-        pool = rt.http_direct_pool = urllib3.PoolManager(num_pools=4, maxsize=1, retries=False)
-    send_headers = {"Accept": "*/*", "User-Agent": urllib3.util.SKIP_HEADER,
-                    "Accept-Encoding": urllib3.util.SKIP_HEADER}
-    send_headers.update(headers)
+    direct: DirectClient | None = rt.http_direct
+    if direct is None:
+        direct = rt.http_direct = DirectClient()
     try:
-        resp = pool.request(
-            method.upper(), url, body=data, headers=send_headers,
-            timeout=urllib3.Timeout(connect=client.timeout_s, read=client.timeout_s),
-            redirect=client.follow_redirects,
-            retries=urllib3.Retry(total=None, connect=0, read=0, redirect=MAX_REDIRECTS,
-                                  status=0, other=0, raise_on_redirect=True)
-            if client.follow_redirects else False,
-        )
-    except urllib3.exceptions.MaxRetryError as exc:
-        if isinstance(exc.reason, urllib3.exceptions.ResponseError):
-            raise HttpTransportError(f"http.{method} failed: error following redirect for url ({url})") from None
+        status, resp_headers, content = direct.request(method.upper(), url, data, headers,
+                                                       client.timeout_s)
+    except ValueError:  # not sendable as is: requests builds (or refuses) it
+        return _send_via_requests(rt, method, url, data, headers, None, client)
+    except DirectError:
         raise HttpTransportError(f"http.{method} failed: error sending request for url ({url})") from None
-    except urllib3.exceptions.LocationParseError:
-        raise HttpTransportError(f"http.{method} failed: builder error") from None
-    except (urllib3.exceptions.HTTPError, OSError):
-        raise HttpTransportError(f"http.{method} failed: error sending request for url ({url})") from None
-    out_headers: dict[str, str] = {}
-    for name, value in resp.headers.items():
-        if all(32 <= ord(c) < 127 or c == "\t" for c in value):
-            out_headers[name.lower()] = value
-    body = resp.data.decode("utf-8", "replace").encode()
-    table = rt.to_lua({"status": resp.status, "headers": out_headers})
-    table[b"body"] = body
+    if status in REDIRECTS and client.follow_redirects and "location" in resp_headers:
+        return _send_via_requests(rt, method, url, data, headers, None, client)
+    out_headers = {name: value for name, value in resp_headers.items()
+                   if value.isascii() and (value.isprintable()
+                                           or all(32 <= ord(c) < 127 or c == "\t" for c in value))}
+    table = rt.to_lua({"status": status, "headers": out_headers})
+    table[b"body"] = content.decode("utf-8", "replace").encode()
     return table
 
 
@@ -287,7 +286,7 @@ def _normal(url: str) -> str:
 def install(rt: Runtime) -> None:
     """Install the ``http`` global."""
     rt.http_session = None  # made on the first request
-    rt.http_direct_pool = None
+    rt.http_direct = None
     rt.http_engine_call = False
 
     def make(method: str) -> Any:

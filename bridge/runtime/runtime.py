@@ -289,9 +289,9 @@ class Runtime:
         session = getattr(self, "http_session", None)
         if session is not None:
             session.close()
-        pool = getattr(self, "http_direct_pool", None)
-        if pool is not None:
-            pool.clear()
+        direct = getattr(self, "http_direct", None)
+        if direct is not None:
+            direct.close()
 
 
 def _trim_traceback(tb: str) -> str:
