@@ -28,7 +28,8 @@ HERE = Path(__file__).resolve().parent
 class Workers:
     """Worker subprocesses of bridge_worker.py."""
 
-    def __init__(self, url: str, processes: int, concurrency: int) -> None:
+    def __init__(self, url: str, processes: int, concurrency: int, before: int = 0) -> None:
+        self.before = before
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self.procs = [
             subprocess.Popen(
@@ -37,6 +38,12 @@ class Workers:
             )
             for _ in range(processes)
         ]
+
+    def wait_registered(self, c: Client, loops: int, timeout_s: float = 30.0) -> None:
+        """Until the engine lists ``loops`` more workers than before they started."""
+        deadline = time.monotonic() + timeout_s
+        while len(c.workers()) < loops + self.before and time.monotonic() < deadline:
+            time.sleep(0.02)
 
     def rss_mb(self) -> list[float]:
         return [rss_mb(p.pid) for p in self.procs]
@@ -128,9 +135,9 @@ def main() -> None:
     completed = 0
     with EngineServer(backend_url=args.backend) as engine, Client(engine.url) as c:
         if todo & {"w1", "w2", "w4", "w5"}:
-            workers = Workers(engine.url, 1, 1)
+            workers = Workers(engine.url, 1, 1, before=len(c.workers()))
             try:
-                time.sleep(1.0)
+                workers.wait_registered(c, 1)
                 if "w5" in todo:
                     warm(c, kinds[wanted[0]], 5)
                     completed += 5
@@ -152,9 +159,9 @@ def main() -> None:
             finally:
                 workers.stop()
         if todo & {"w3", "w5"}:
-            workers = Workers(engine.url, args.w3_processes, args.w3_concurrency)
+            workers = Workers(engine.url, args.w3_processes, args.w3_concurrency, before=len(c.workers()))
             try:
-                time.sleep(1.0)
+                workers.wait_registered(c, args.w3_processes * args.w3_concurrency)
                 warm(c, kinds[wanted[0]], 5)
                 completed += 5
                 if "w3" in todo:

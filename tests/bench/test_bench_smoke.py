@@ -1,0 +1,31 @@
+"""The benchmark runs end to end with tiny sizes and no peers, so it cannot rot (issue 7).
+
+The full run is manual: ``python bench/run.py`` (bench/README.md).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+RUN = Path(__file__).resolve().parents[2] / "bench" / "run.py"
+
+
+def test_bench_smoke_run_prints_every_workload(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, str(RUN), "--smoke", "--peers", "none", "--json", str(out)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    figures = json.loads(out.read_text())
+    ours = figures["assay-bridge"]
+    assert "error" not in ours, ours
+    for key in ("w1_lua", "w1_py", "w2_lua", "w2_py", "w3_lua", "w3_py", "w4_lua", "w4_py"):
+        assert ours[key]["total_s" if key[:2] in ("w1", "w3", "w4") else "p50_ms"] > 0, key
+    assert ours["w5_worker_idle_mb"] > 0 and ours["w5_engine_mb"] > 0
+    assert figures["w7"]["assay_bridge_run_ms"] > 0
+    assert "| W1 total, sequential (Lua) |" in proc.stdout
+    assert "W7 cold start" in proc.stdout
