@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="run W6 on this PostgreSQL server, e.g. postgresql://postgres@127.0.0.1:5432")
     ap.add_argument("--workloads", default="w1,w2,w3,w4,w5,w7", help="subset of w1..w7 (w6 needs --postgres)")
     ap.add_argument("--w3-processes", type=int, default=2)
-    ap.add_argument("--w3-concurrency", type=int, default=2)
+    ap.add_argument("--w3-concurrency", type=int, default=4)
     ap.add_argument("--json", default=None, help="also write the raw figures to this file")
     args = ap.parse_args(argv)
     sizes = SMOKE if args.smoke else QUICK if args.quick else FULL

@@ -122,7 +122,7 @@ def main() -> None:
     ap.add_argument("--idle", type=float, default=2.0)
     ap.add_argument("--w3", type=int, default=2000)
     ap.add_argument("--w3-processes", type=int, default=2)
-    ap.add_argument("--w3-concurrency", type=int, default=2)
+    ap.add_argument("--w3-concurrency", type=int, default=4)
     ap.add_argument("--w4", type=int, default=1000)
     ap.add_argument("--w5-total", type=int, default=10000)
     ap.add_argument("--kinds", default="lua,py")

@@ -26,7 +26,7 @@ def main() -> None:
     ap.add_argument("--w2", type=int, default=20)
     ap.add_argument("--idle", type=float, default=2.0)
     ap.add_argument("--w3", type=int, default=2000)
-    ap.add_argument("--w3-concurrency", type=int, default=4)
+    ap.add_argument("--w3-concurrency", type=int, default=16)
     ap.add_argument("--w4", type=int, default=1000)
     args = ap.parse_args()
     todo = set(args.workloads.split(","))
