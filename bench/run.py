@@ -5,6 +5,7 @@
     python bench/run.py --peers dbos          # only some peers ("none" for none)
     python bench/run.py --postgres URL        # W6 on this PostgreSQL server (a database is made)
     python bench/run.py --json out.json       # also write the raw figures
+    python bench/run.py --repeat 3            # every system 3 times (rounds interleaved): medians
 
 Each system runs in its own child process (bench/systems/<system>_bench.py), one after the
 other, never in parallel, and prints its figures as JSON; this script prints the table with
@@ -81,7 +82,7 @@ def cold_start(runs: int) -> dict[str, Any]:
         "assay_bridge_run_ms": median_ms(bridge_cmd),
         "python_pass_ms": median_ms([sys.executable, "-c", "pass"]),
         "python_import_bridge_ms": median_ms([sys.executable, "-c", "import bridge"]),
-        "runs": runs,
+        "starts": runs,
     }
 
 
@@ -100,6 +101,25 @@ def drop_pg_database(server_url: str, name: str) -> None:
 
     with psycopg.connect(f"{server_url.rstrip('/')}/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per figure, the median over the runs that have it (a run with an error is skipped,
+    unless every run failed)."""
+    good = [r for r in runs if "error" not in r]
+    if not good:
+        return runs[-1]
+    out: dict[str, Any] = {}
+    for key in dict.fromkeys(k for r in good for k in r):
+        values = [r[key] for r in good if key in r]
+        if all(isinstance(v, dict) for v in values):
+            out[key] = median_of(values)
+        elif all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            out[key] = statistics.median(values)
+        else:
+            out[key] = values[-1]
+    out["runs"] = len(good)
+    return out
 
 
 # -- the table --------------------------------------------------------------------------------
@@ -187,7 +207,7 @@ def table(results: dict[str, dict[str, Any]], peers: list[str]) -> str:
     w7 = results.get("w7")
     if w7:
         lines.append("")
-        lines.append("| W7 cold start (median of %d) | ms |" % w7["runs"])
+        lines.append("| W7 cold start (median of %d starts) | ms |" % w7["starts"])
         lines.append("|---|---|")
         lines.append(f"| `assay-bridge run` of a one-line script | {fmt(w7['assay_bridge_run_ms'])} |")
         lines.append(f"| `python -c 'import bridge'` | {fmt(w7['python_import_bridge_ms'])} |")
@@ -212,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--w3-processes", type=int, default=2)
     ap.add_argument("--w3-concurrency", type=int, default=4)
     ap.add_argument("--json", default=None, help="also write the raw figures to this file")
+    ap.add_argument("--repeat", type=int, default=1, help="run every system this many times; report medians")
     args = ap.parse_args(argv)
     sizes = SMOKE if args.smoke else QUICK if args.quick else FULL
     peers = [p for p in args.peers.split(",") if p and p != "none"]
@@ -221,6 +242,28 @@ def main(argv: list[str] | None = None) -> int:
               "--w3", str(sizes["w3"]), "--w4", str(sizes["w4"])]
     timeout_s = 3600.0
     started = time.time()
+    rounds: list[dict[str, dict[str, Any]]] = []
+    for _ in range(max(1, args.repeat)):
+        rounds.append(one_round(args, sizes, peers, todo, child_loads, common, timeout_s))
+    results = {name: median_of([r[name] for r in rounds if name in r])
+               for name in dict.fromkeys(n for r in rounds for n in r)}
+    elapsed = time.time() - started
+    print()
+    print(f"assay-bridge benchmark, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(started))}, "
+          f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+          f"{elapsed:.0f} s; sizes: {json.dumps(sizes)}"
+          + (f"; medians of {args.repeat} runs" if args.repeat > 1 else ""))
+    print()
+    print(table(results, [p for p in peers if p in results]))
+    if args.json:
+        Path(args.json).write_text(json.dumps({"median": results, "rounds": rounds}, indent=2))
+    failed = [n for n, r in results.items() if n == "assay-bridge" and "error" in r]
+    return 1 if failed else 0
+
+
+def one_round(args: argparse.Namespace, sizes: dict[str, Any], peers: list[str], todo: set[str],
+              child_loads: str, common: list[str], timeout_s: float) -> dict[str, dict[str, Any]]:
+    """Every system once, one after the other."""
     results: dict[str, dict[str, Any]] = {}
     if child_loads:
         results["assay-bridge"] = run_system(
@@ -262,17 +305,7 @@ def main(argv: list[str] | None = None) -> int:
                 drop_pg_database(args.postgres, name)
     if "w7" in todo:
         results["w7"] = cold_start(sizes["w7"])
-    elapsed = time.time() - started
-    print()
-    print(f"assay-bridge benchmark, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(started))}, "
-          f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-          f"{elapsed:.0f} s; sizes: {json.dumps(sizes)}")
-    print()
-    print(table(results, [p for p in peers if p in results]))
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2))
-    failed = [n for n, r in results.items() if n == "assay-bridge" and "error" in r]
-    return 1 if failed else 0
+    return results
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ def test_bench_smoke_run_prints_every_workload(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    figures = json.loads(out.read_text())
+    figures = json.loads(out.read_text())["median"]
     ours = figures["assay-bridge"]
     assert "error" not in ours, ours
     for key in ("w1_lua", "w1_py", "w2_lua", "w2_py", "w3_lua", "w3_py", "w4_lua", "w4_py"):
