@@ -263,7 +263,7 @@ def _send_direct(
     except ValueError:  # not sendable as is: requests builds (or refuses) it
         return _send_via_requests(rt, method, url, data, headers, None, client)
     except DirectError:
-        raise HttpTransportError(f"http.{method} failed: error sending request for url ({url})") from None
+        raise HttpTransportError(f"http.{method} failed: error sending request for url ({_normal(url)})") from None
     if status in REDIRECTS and client.follow_redirects and "location" in resp_headers:
         return _send_via_requests(rt, method, url, data, headers, None, client)
     out_headers = {name: value for name, value in resp_headers.items()
