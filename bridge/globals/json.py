@@ -182,6 +182,11 @@ _scan_once = _json.scanner.make_scanner(_fast_decoder)  # type: ignore[attr-defi
 _WS = re.compile(r"[ \t\n\r]*")
 
 
+def _skip_ws(text: str, i: int) -> int:
+    m = _WS.match(text, i)
+    return m.end() if m is not None else i
+
+
 class _Kept:
     """A parsed object whose last member is an array, kept private.
 
@@ -205,21 +210,21 @@ def _members(text: str) -> list[tuple[str, Any]] | None:
     non-empty array that ends the text (``...]}``) and no other member has its name; else
     None (the caller then decodes the text as usual). Raises the scanner's errors."""
     members: list[tuple[str, Any]] = []
-    i = _WS.match(text, 1).end()
+    i = _skip_ws(text, 1)
     end = 0
     while True:
         if text[i : i + 1] != '"':
             return None
         key, i = _scan_once(text, i)
-        i = _WS.match(text, i).end()
+        i = _skip_ws(text, i)
         if text[i : i + 1] != ":":
             return None
-        i = _WS.match(text, i + 1).end()
+        i = _skip_ws(text, i + 1)
         value, end = _scan_once(text, i)
         members.append((key, value))
-        i = _WS.match(text, end).end()
+        i = _skip_ws(text, end)
         if text[i : i + 1] == ",":
-            i = _WS.match(text, i + 1).end()
+            i = _skip_ws(text, i + 1)
             continue
         if text[i : i + 1] != "}" or i != len(text) - 1:
             return None

@@ -131,6 +131,12 @@ class Runtime:
         self.stop_event = threading.Event()
         #: True while a worker runs an activity: ``sleep`` then runs its full length.
         self.in_task = False
+        # State of the globals, set by their install() (bridge.globals.http, .json).
+        self.http_session: Any = None
+        self.http_direct: Any = None
+        self.http_engine_call = False
+        self.json_codec: Any = None
+        self.json_kept: list[Any] = []
         self._module_hooks: dict[str, list[Callable[[Any], Any]]] = {}
         self._modules_path = modules_path
         as_function = self.lua.eval("python.as_function")
