@@ -63,14 +63,21 @@ def test_worker_run_serves_until_sigterm(engine: EngineServer, tmp_path: Path,  
                                          target: str) -> None:
     q = new_id("run")
     proc = _run_worker(tmp_path, engine.url, q, target, "--concurrency", "2")
+    seen = []
     try:
+        assert proc.stderr is not None
+        for line in proc.stderr:  # both loops register before the workflow is started
+            seen.append(line)
+            if sum("Registered as worker" in x for x in seen) == 2:
+                break
         with Client(engine.url) as c:
             wid = c.start("Twice", input=21, task_queue=q)["workflow_id"]
             assert c.result(wid, timeout=60) == 42
             assert len([w for w in c.workers() if w["task_queue"] == q]) == 2
     finally:
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=60)
+        out, rest = proc.communicate(timeout=60)
+    err = "".join(seen) + rest
     assert proc.returncode == 0, err
     assert "2 poll loop(s)" in err and "SIGTERM" in err
 
