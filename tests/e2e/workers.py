@@ -94,7 +94,35 @@ workflow.listen({ queue = Q })
 """
 
 
-class LuaWorker:
+class ChildProcess:
+    """A worker child process with its stderr in a file: stop (SIGTERM), kill (SIGKILL)."""
+
+    proc: subprocess.Popen[bytes]
+    stderr_path: Path
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self) -> int:
+        """SIGTERM, then the exit code (SIGKILL after 30 s)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                return self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                return self.proc.wait()
+        return self.proc.returncode
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(errors="replace")
+
+
+class LuaWorker(ChildProcess):
     """A ``python -m bridge run worker.lua`` process on ``queue``."""
 
     def __init__(self, folder: Path, url: str, queue: str, name: str = "w1",
@@ -113,25 +141,6 @@ class LuaWorker:
                 stdout=subprocess.DEVNULL, stderr=err,
             )
 
-    def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                return self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                return self.proc.wait()
-        return self.proc.returncode
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def stderr(self) -> str:
-        return self.stderr_path.read_text()
 
 
 def executions(log: Path) -> Counter[str]:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -34,6 +33,8 @@ from pathlib import Path
 from typing import Any
 
 import requests
+
+from tests.e2e.workers import ChildProcess
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -97,7 +98,7 @@ def expected(workflow_type: str, n: int, wf: str) -> dict[str, Any]:
     return {"result": result, "token": f"t-{wf}"}
 
 
-class WorkerProcess:
+class WorkerProcess(ChildProcess):
     """One worker process of kind ``lua`` or ``py`` (see the module docstring)."""
 
     def __init__(self, kind: str, name: str, folder: Path, url: str, *,
@@ -117,26 +118,6 @@ class WorkerProcess:
         with open(self.stderr_path, "w") as err:
             self.proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdin=subprocess.DEVNULL,
                                          stdout=subprocess.DEVNULL, stderr=err)
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                return self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                return self.proc.wait()
-        return self.proc.returncode
-
-    def stderr(self) -> str:
-        return self.stderr_path.read_text(errors="replace")
 
 
 @dataclass
