@@ -61,7 +61,7 @@ def run_command(args: argparse.Namespace) -> int:
 
     from bridge.errors import ConfigError, LuaScriptError
     from bridge.globals.log import emit
-    from bridge.runtime.runtime import Runtime
+    from bridge.runtime.runtime import Control, Runtime
     from bridge.worker.engine_calls import WorkerStopped, install_engine_hooks
 
     path = Path(args.script)
@@ -87,11 +87,11 @@ def run_command(args: argparse.Namespace) -> int:
                 search_paths=args.search_path,
                 script_dir=path.resolve().parent,
                 color=sys.stderr.isatty() and "NO_COLOR" not in os.environ,
+                control=Control(stop=stopping),
             )
-            rt.stop_event = stopping
             if args.verbose:
-                rt.log_level = logging.DEBUG
-            install_engine_hooks(rt, stopping, on_registered=is_worker.set)
+                rt.options.log_level = logging.DEBUG
+            install_engine_hooks(rt, on_registered=is_worker.set)
             lua_arg = rt.to_lua([a.encode() for a in args.args])
             lua_arg[0] = args.script.encode()
             rt.set_global("arg", lua_arg)

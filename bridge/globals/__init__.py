@@ -10,17 +10,17 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bridge.runtime.runtime import Runtime
+    from bridge.runtime.host import LuaHost
 
 # Modules under bridge.globals, each with ``install(rt)``. Missing ones are skipped so a
 # partial build still runs; docs/globals.md lists what is provided.
 GLOBAL_MODULES = (
     "http", "json", "yaml", "toml", "assert_", "log", "env", "sleep", "time",
-    "fs", "base64", "crypto", "regex", "os",
+    "fs", "base64", "crypto", "regex", "async_", "os",
 )
 
 
-def install_all(rt: Runtime) -> None:
+def install_all(rt: LuaHost) -> None:
     """Install every available global into ``rt``."""
     for name in GLOBAL_MODULES:
         try:

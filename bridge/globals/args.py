@@ -9,15 +9,16 @@ from __future__ import annotations
 import unicodedata
 from typing import TYPE_CHECKING, Any
 
+from bridge.runtime.boundary import LuaCallError
 from bridge.runtime.convert import utf8_error_text
 from bridge.runtime.lua import LuaTable, lua_type
 
 if TYPE_CHECKING:
-    from bridge.runtime.runtime import Runtime
+    from bridge.runtime.host import LuaHost
 
 
-class LuaCallError(Exception):
-    """An error raised by a global into Lua; ``str()`` is the text Lua code sees."""
+__all__ = ["LuaCallError", "is_table", "lua_bytes", "optional_bool", "rust_debug_str",
+           "to_number", "to_str", "type_name"]
 
 
 def type_name(value: Any) -> str:
@@ -36,7 +37,7 @@ def type_name(value: Any) -> str:
     return kind.decode() if isinstance(kind, bytes) else str(kind)
 
 
-def to_str(rt: Runtime, value: Any, argn: int = 1) -> str:
+def to_str(rt: LuaHost, value: Any, argn: int = 1) -> str:
     """mlua's String conversion: strings (valid UTF-8) and numbers; anything else an error."""
     if isinstance(value, bytes):
         try:
@@ -101,7 +102,7 @@ def optional_bool(value: Any, message: str) -> bool:
     raise LuaCallError(message)
 
 
-def lua_bytes(rt: Runtime, value: Any, argn: int = 1) -> bytes:
+def lua_bytes(rt: LuaHost, value: Any, argn: int = 1) -> bytes:
     """A string argument as raw bytes (binary-safe); numbers use Lua's ``tostring``."""
     if isinstance(value, bytes):
         return value

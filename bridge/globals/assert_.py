@@ -15,7 +15,7 @@ from bridge.globals.args import LuaCallError, rust_debug_str, type_name
 from bridge.runtime.convert import rust_float_display
 
 if TYPE_CHECKING:
-    from bridge.runtime.runtime import Runtime
+    from bridge.runtime.host import LuaHost
 
 _FIND = r"""
 local find, pcall = string.find, pcall
@@ -64,9 +64,9 @@ def value_text(v: Any) -> str:
     return f"<{type_name(v)}>"
 
 
-def install(rt: Runtime) -> None:
+def install(rt: LuaHost) -> None:
     """Replace the ``assert`` global with assay's table."""
-    lua_find = rt.compile(_FIND, "=assert.matches")()
+    lua_find = rt.anchor(rt.compile(_FIND, "=assert.matches")())
 
     def suffix(extra: tuple[Any, ...]) -> str:
         if not extra:

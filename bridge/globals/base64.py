@@ -17,7 +17,7 @@ from bridge.globals.args import LuaCallError, lua_bytes, to_str
 from bridge.runtime.convert import utf8_error_text
 
 if TYPE_CHECKING:
-    from bridge.runtime.runtime import Runtime
+    from bridge.runtime.host import LuaHost
 
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _VALUE = {c: i for i, c in enumerate(_ALPHABET)}
@@ -56,7 +56,7 @@ def decode_strict(text: str) -> bytes:
     return b"".join(_b64.b64decode(text[i : i + 4].encode("ascii")) for i in range(0, n, 4))
 
 
-def install(rt: Runtime) -> None:
+def install(rt: LuaHost) -> None:
     """Install the ``base64`` global."""
 
     def encode(s: Any = None, *_ignored: Any) -> bytes:

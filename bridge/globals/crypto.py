@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from bridge.globals.args import LuaCallError, optional_bool
 
 if TYPE_CHECKING:
-    from bridge.runtime.runtime import Runtime
+    from bridge.runtime.host import LuaHost
 
 ALGORITHMS = {
     "sha224": "sha224",
@@ -47,7 +47,7 @@ def _algorithm(fn: str, alg: Any) -> str:
     return found
 
 
-def install(rt: Runtime) -> None:
+def install(rt: LuaHost) -> None:
     """Install the ``crypto`` global."""
 
     def hash_(s: Any = None, alg: Any = None, *_ignored: Any) -> bytes:

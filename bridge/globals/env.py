@@ -8,16 +8,16 @@ from typing import TYPE_CHECKING, Any
 from bridge.globals.args import LuaCallError, to_str, type_name
 
 if TYPE_CHECKING:
-    from bridge.runtime.runtime import Runtime
+    from bridge.runtime.host import LuaHost
 
 
-def install(rt: Runtime) -> None:
+def install(rt: LuaHost) -> None:
     """Install the ``env`` global."""
 
     def get(name: Any = None, *_ignored: Any) -> bytes | None:
         key = to_str(rt, name)
-        if key in rt.env_overrides:
-            return rt.env_overrides[key].encode()
+        if key in rt.options.env_overrides:
+            return rt.options.env_overrides[key].encode()
         value = os.environ.get(key)
         return None if value is None else value.encode("utf-8", "surrogateescape")
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from bridge.globals.args import LuaCallError, is_table, lua_bytes, rust_debug_str, to_number, to_str
 
 if TYPE_CHECKING:
-    from bridge.runtime.runtime import Runtime
+    from bridge.runtime.host import LuaHost
 
 _tempdir_counter = itertools.count()
 
@@ -61,7 +61,7 @@ def _walk(root: str, rel: str, depth: int, max_depth: int | None, out: list[dict
                 _walk(root, path, depth + 1, max_depth, out)
 
 
-def install(rt: Runtime) -> None:
+def install(rt: LuaHost) -> None:
     """Install the ``fs`` global."""
 
     def path_arg(value: Any, argn: int = 1) -> str:

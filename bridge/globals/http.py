@@ -1,38 +1,40 @@
 """``http.get/post/put/patch/delete`` and ``http.client`` (lua-globals §3.1).
 
-One ``requests.Session`` per runtime (keep-alive). Returns ``{status, body, headers}`` with
-lower-cased header names (last value wins); non-2xx statuses return normally; transport
-failures raise ``http.<method> failed: <reqwest-style text>``. Table bodies are JSON-encoded
-by assay's rules with ``Content-Type: application/json``; string bodies go as they are.
+Returns ``{status, body, headers}`` with lower-cased header names (last value wins); non-2xx
+statuses return normally; transport failures raise ``http.<method> failed: <reqwest-style
+text>``. Table bodies are JSON-encoded by assay's rules with ``Content-Type:
+application/json``; string bodies go as they are.
 
-Speed (issue 7): ``requests`` is imported on the first request, so scripts that make none
-start without it. workflow.lua's own calls to the engine (marked by the worker's engine hooks
-with :func:`engine_call`) skip ``requests``' per-call work (settings merge, proxy lookup in
-the environment, hooks: ~0.35 ms a call, more than the engine's answer) and go through
-:mod:`bridge.globals.http_direct`, sending the same request; when a proxy variable or a
-``.netrc`` file would change the request, they take the ``requests`` path like every other
-call.
+Each call is async in assay's sense (:mod:`bridge.runtime.scheduler`): the Lua arguments are
+read into an :class:`HttpRequest` on the Lua thread, the request is sent by a *transport*
+(plain Python, no Lua: on an I/O thread when the caller is a task), and the Lua result is
+built from the :class:`HttpResponse` on the Lua thread again. The default transport is one
+``requests.Session`` per runtime (keep-alive; ``requests`` is imported on the first request);
+:attr:`HttpState.transport_override` lets a worker carry its own engine calls another way.
+SSE streaming (``opts.on_event``) calls Lua per event, so it always runs on the Lua thread.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-from collections.abc import Iterator
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bridge.globals.args import LuaCallError, is_table, to_str
 from bridge.globals.json import encode_lua_value
 from bridge.runtime.lua import lua_type
+from bridge.runtime.boundary import Anchor
+from bridge.runtime.scheduler import Blocking, Done, Outcome, Pending
 
 if TYPE_CHECKING:
     import requests
 
-    from bridge.runtime.runtime import Runtime
+    from bridge.runtime.host import LuaHost
 
 DEFAULT_TIMEOUT_S = 30.0
 MAX_REDIRECTS = 10
+_WITH_BODY = ("post", "put", "patch")
 
 _CLIENT_LUA = r"""
 local request = ...
@@ -60,6 +62,63 @@ class ClientOptions:
     verify: bool | str = True
 
 
+@dataclass
+class HttpRequest:
+    """One request, read from its Lua arguments; no Lua object in it."""
+
+    method: str
+    url: str
+    data: bytes | None
+    headers: dict[str, str]
+    client: ClientOptions
+    transport: Callable[[HttpRequest], HttpResponse] | None = None
+
+
+@dataclass
+class HttpResponse:
+    """What a transport answers: status, lower-cased headers (last value wins), body."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class HttpState:
+    """The ``http`` global's state in one runtime.
+
+    Attributes:
+        transport_override: while set, requests made on the Lua thread are sent through it
+            instead of ``requests`` (it may hand a request back to :meth:`send_with_requests`).
+    """
+
+    transport_override: Callable[[HttpRequest], HttpResponse] | None = None
+    _session: requests.Session | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def session(self) -> requests.Session:
+        """The runtime's ``requests`` session (made on first use)."""
+        with self._lock:
+            if self._session is None:
+                self._session = new_session()
+            return self._session
+
+    def send_with_requests(self, req: HttpRequest) -> HttpResponse:
+        """Send through ``requests`` (any thread)."""
+        return _send_via_requests(self.session(), req)
+
+    def close(self) -> None:
+        """Close the session's connections."""
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+
+def state(rt: LuaHost) -> HttpState:
+    """The ``http`` global's state of ``rt``."""
+    return rt.state(HttpState)
+
+
 def new_session() -> requests.Session:
     """A session sending what reqwest sends: ``accept: */*``, no User-Agent, no compression."""
     import requests
@@ -71,37 +130,31 @@ def new_session() -> requests.Session:
     return s
 
 
-def _headers_from(rt: Runtime, method: str, opts: Any) -> dict[str, str]:
+# -- on the Lua thread: reading the arguments, building the result ---------------------------
+
+def _headers_from(rt: LuaHost, opts: Any) -> dict[str, str]:
     headers: dict[str, str] = {}
     if opts is None:
         return headers
     table = opts[b"headers"]
-    if table is None:
-        return headers
-    if not is_table(table):
+    if table is None or not is_table(table):
         return headers
     for k, v in table.items():
         headers[to_str(rt, k)] = to_str(rt, v, 2)
     return headers
 
 
-def request(
-    rt: Runtime,
-    method: str,
-    url: Any,
-    body: Any,
-    opts: Any,
-    client: ClientOptions | None = None,
-) -> Any:
-    """Perform one request for Lua; returns the Lua result table."""
+def prepare(rt: LuaHost, method: str, url: Any, body: Any, opts: Any,
+            client: ClientOptions | None = None) -> tuple[HttpRequest, Any]:
+    """Read one call's Lua arguments: the request, and the ``on_event`` Lua function (or None)."""
     if not isinstance(url, bytes):
         raise LuaCallError(f"http.{method}: first argument must be a URL string")
     url_s = url.decode("utf-8", "replace")
-    has_body = method in ("post", "put", "patch")
+    has_body = method in _WITH_BODY
     if opts is not None and not is_table(opts):
         which = "third" if has_body else "second"
         raise LuaCallError(f"http.{method}: {which} argument must be a table or nil")
-    headers = _headers_from(rt, method, opts)
+    headers = _headers_from(rt, opts)
     data: bytes | None = None
     if has_body:
         if isinstance(body, bytes):
@@ -112,169 +165,76 @@ def request(
         elif body is not None:
             raise LuaCallError(f"http.{method}: second argument must be a string, table, or nil")
     on_event = opts[b"on_event"] if opts is not None else None
-    if on_event is not None and lua_type(on_event) != b"function":
+    if on_event is not None and lua_type(on_event) != "function":
         on_event = None
-    return _send(rt, method, url_s, data, headers, on_event, client or ClientOptions())
+    req = HttpRequest(method, url_s, data, headers, client or ClientOptions(),
+                      state(rt).transport_override)
+    return req, on_event
 
 
-def _send(
-    rt: Runtime,
-    method: str,
-    url: str,
-    data: bytes | None,
-    headers: dict[str, str],
-    on_event: Any,
-    client: ClientOptions,
-) -> Any:
-    if rt.http_engine_call and on_event is None and url.startswith("http://") and _direct_ok():
-        return _send_direct(rt, method, url, data, headers, client)
-    return _send_via_requests(rt, method, url, data, headers, on_event, client)
+def result_table(rt: LuaHost, resp: HttpResponse) -> Any:
+    """The Lua ``{status, headers, body}`` of a response (body decoded as UTF-8, replaced)."""
+    table = rt.to_lua({"status": resp.status, "headers": resp.headers})
+    table[b"body"] = resp.body.decode("utf-8", "replace").encode()
+    return table
 
 
-def _send_via_requests(
-    rt: Runtime,
-    method: str,
-    url: str,
-    data: bytes | None,
-    headers: dict[str, str],
-    on_event: Any,
-    client: ClientOptions,
-) -> Any:
+# -- anywhere: sending ------------------------------------------------------------------------
+
+def send(req: HttpRequest, http_state: HttpState) -> HttpResponse:
+    """Send ``req`` through its transport (no Lua involved; any thread)."""
+    if req.transport is not None:
+        return req.transport(req)
+    return http_state.send_with_requests(req)
+
+
+def _send_via_requests(session: requests.Session, req: HttpRequest) -> HttpResponse:
     import requests
 
-    session = _session(rt)
-    try:
-        resp = session.request(
-            method.upper(),
-            url,
-            data=data,
-            headers=headers,
-            timeout=client.timeout_s,
-            allow_redirects=client.follow_redirects,
-            verify=client.verify,
-            stream=on_event is not None,
-        )
-    except requests.TooManyRedirects:
-        raise HttpTransportError(f"http.{method} failed: error following redirect for url ({_normal(url)})") from None
-    except (requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema,
-            requests.exceptions.InvalidURL, requests.exceptions.InvalidHeader, ValueError):
-        raise HttpTransportError(f"http.{method} failed: builder error") from None
-    except requests.RequestException:
-        raise HttpTransportError(f"http.{method} failed: error sending request for url ({_normal(url)})") from None
-    out_headers: dict[str, str] = {}
-    for name, value in resp.raw.headers.items():
-        if all(32 <= ord(c) < 127 or c == "\t" for c in value):
-            out_headers[name.lower()] = value
-    if on_event is not None and "text/event-stream" in out_headers.get("content-type", ""):
-        _stream_sse(rt, method, resp, on_event)
-        return rt.to_lua({"status": resp.status_code, "headers": out_headers})
+    resp = _open(session, req, stream=False)
     try:
         content = resp.content
     except requests.RequestException as exc:
-        raise HttpTransportError(f"http.{method}: reading body failed: request or response body error") from exc
-    body = content.decode("utf-8", "replace").encode()
-    table = rt.to_lua({"status": resp.status_code, "headers": out_headers})
-    table[b"body"] = body
-    return table
+        raise HttpTransportError(f"http.{req.method}: reading body failed: request or response body error") from exc
+    return HttpResponse(resp.status_code, _response_headers(resp), content)
 
 
-def _stream_sse(rt: Runtime, method: str, resp: requests.Response, on_event: Any) -> None:
+def _open(session: requests.Session, req: HttpRequest, *, stream: bool) -> requests.Response:
     import requests
 
+    url = req.url
     try:
-        buffer = ""
-        for chunk in resp.iter_content(chunk_size=None):
-            buffer += chunk.decode("utf-8", "replace")
-            while "\n\n" in buffer:
-                raw, buffer = buffer.split("\n\n", 1)
-                event: dict[str, Any] = {}
-                for line in raw.split("\n"):
-                    for field in ("event", "data", "id"):
-                        if line.startswith(field + ": "):
-                            event[field] = line[len(field) + 2 :]
-                    if line.startswith("retry: ") and line[7:].strip().isdigit():
-                        event["retry"] = int(line[7:].strip())
-                if not event:
-                    continue
-                if on_event(rt.to_lua(event)) == b"close":
-                    return
-    except requests.RequestException as exc:
-        raise HttpTransportError(f"http.{method}: SSE stream error: {exc}") from None
-    finally:
-        resp.close()
+        return session.request(
+            req.method.upper(),
+            url,
+            data=req.data,
+            headers=req.headers,
+            timeout=req.client.timeout_s,
+            allow_redirects=req.client.follow_redirects,
+            verify=req.client.verify,
+            stream=stream,
+        )
+    except requests.TooManyRedirects:
+        raise HttpTransportError(f"http.{req.method} failed: error following redirect for url ({normal_url(url)})") from None
+    except (requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema,
+            requests.exceptions.InvalidURL, requests.exceptions.InvalidHeader, ValueError):
+        raise HttpTransportError(f"http.{req.method} failed: builder error") from None
+    except requests.RequestException:
+        raise HttpTransportError(transport_failure(req.method, url)) from None
 
 
-def _session(rt: Runtime) -> requests.Session:
-    session: requests.Session | None = rt.http_session
-    if session is None:
-        session = rt.http_session = new_session()
-    return session
+def _response_headers(resp: requests.Response) -> dict[str, str]:
+    return {name.lower(): value for name, value in resp.raw.headers.items()
+            if all(32 <= ord(c) < 127 or c == "\t" for c in value)}
 
 
-# -- the direct path for the worker's engine calls ------------------------------------------
-
-_PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY")
-_netrc_present: bool | None = None
-
-
-def _direct_ok() -> bool:
-    """True when ``requests`` would send a plain ``http://`` request unchanged (no proxy
-    from the environment, no ``.netrc`` credentials)."""
-    global _netrc_present
-    env = os.environ
-    for name in _PROXY_VARIABLES:
-        if env.get(name):
-            return False
-    if env.get("NETRC"):
-        return False
-    if _netrc_present is None:
-        home = os.path.expanduser("~")
-        _netrc_present = any(os.path.exists(os.path.join(home, f)) for f in (".netrc", "_netrc"))
-    return not _netrc_present
+def transport_failure(method: str, url: str) -> str:
+    """assay's text for a request that got no response."""
+    return f"http.{method} failed: error sending request for url ({normal_url(url)})"
 
 
-@contextlib.contextmanager
-def engine_call(rt: Runtime) -> Iterator[None]:
-    """Mark the requests made inside the block as workflow.lua's calls to the engine."""
-    previous = rt.http_engine_call
-    rt.http_engine_call = True
-    try:
-        yield
-    finally:
-        rt.http_engine_call = previous
-
-
-def _send_direct(
-    rt: Runtime,
-    method: str,
-    url: str,
-    data: bytes | None,
-    headers: dict[str, str],
-    client: ClientOptions,
-) -> Any:
-    from bridge.globals.http_direct import REDIRECTS, DirectClient, DirectError
-
-    direct: DirectClient | None = rt.http_direct
-    if direct is None:
-        direct = rt.http_direct = DirectClient()
-    try:
-        status, resp_headers, content = direct.request(method.upper(), url, data, headers,
-                                                       client.timeout_s)
-    except ValueError:  # not sendable as is: requests builds (or refuses) it
-        return _send_via_requests(rt, method, url, data, headers, None, client)
-    except DirectError:
-        raise HttpTransportError(f"http.{method} failed: error sending request for url ({_normal(url)})") from None
-    if status in REDIRECTS and client.follow_redirects and "location" in resp_headers:
-        return _send_via_requests(rt, method, url, data, headers, None, client)
-    out_headers = {name: value for name, value in resp_headers.items()
-                   if value.isascii() and (value.isprintable()
-                                           or all(32 <= ord(c) < 127 or c == "\t" for c in value))}
-    table = rt.to_lua({"status": status, "headers": out_headers})
-    table[b"body"] = content.decode("utf-8", "replace").encode()
-    return table
-
-
-def _normal(url: str) -> str:
+def normal_url(url: str) -> str:
+    """The URL as ``requests`` normalises it (how reqwest prints it in errors)."""
     import requests
 
     try:
@@ -283,29 +243,87 @@ def _normal(url: str) -> str:
         return url
 
 
-def install(rt: Runtime) -> None:
+# -- SSE: on the Lua thread, since every event calls Lua --------------------------------------
+
+def _stream_sse(rt: LuaHost, req: HttpRequest, on_event: Any) -> Any:
+    import requests
+
+    resp = _open(state(rt).session(), req, stream=True)
+    headers = _response_headers(resp)
+    if "text/event-stream" not in headers.get("content-type", ""):
+        try:
+            content = resp.content
+        except requests.RequestException as exc:
+            raise HttpTransportError(f"http.{req.method}: reading body failed: request or response body error") from exc
+        return result_table(rt, HttpResponse(resp.status_code, headers, content))
+    try:
+        buffer = ""
+        for chunk in resp.iter_content(chunk_size=None):
+            buffer += chunk.decode("utf-8", "replace")
+            while "\n\n" in buffer:
+                raw, buffer = buffer.split("\n\n", 1)
+                event = _parse_event(raw)
+                if event and on_event(rt.to_lua(event)) == b"close":
+                    return rt.to_lua({"status": resp.status_code, "headers": headers})
+    except requests.RequestException as exc:
+        raise HttpTransportError(f"http.{req.method}: SSE stream error: {exc}") from None
+    finally:
+        resp.close()
+    return rt.to_lua({"status": resp.status_code, "headers": headers})
+
+
+def _parse_event(raw: str) -> dict[str, Any]:
+    event: dict[str, Any] = {}
+    for line in raw.split("\n"):
+        for name in ("event", "data", "id"):
+            if line.startswith(name + ": "):
+                event[name] = line[len(name) + 2 :]
+        if line.startswith("retry: ") and line[7:].strip().isdigit():
+            event["retry"] = int(line[7:].strip())
+    return event
+
+
+# -- the global -------------------------------------------------------------------------------
+
+def install(rt: LuaHost) -> None:
     """Install the ``http`` global."""
-    rt.http_session = None  # made on the first request
-    rt.http_direct = None
-    rt.http_engine_call = False
+    http_state = rt.provide(HttpState(), close=lambda: http_state.close())
+
+    def begin(method: str, url: Any, body: Any, opts: Any, client: ClientOptions | None) -> Pending:
+        req, on_event = prepare(rt, method, url, body, opts, client)
+        if on_event is not None:
+            # the result table waits in Lua (an anchor) until finish hands it out
+            return Done(Outcome(rt.anchor(_stream_sse(rt, req, on_event))))
+        return Blocking(lambda: send(req, http_state))
+
+    def finish(outcome: Outcome) -> Any:
+        value = outcome.unwrap()
+        if isinstance(value, Anchor):
+            table = value.get()
+            value.release()
+            return table
+        return result_table(rt, value)
 
     def make(method: str) -> Any:
-        if method in ("post", "put", "patch"):
-            def with_body(url: Any = None, body: Any = None, opts: Any = None, *_: Any) -> Any:
-                return request(rt, method, url, body, opts)
-            return with_body
+        if method in _WITH_BODY:
+            def begin_with_body(url: Any = None, body: Any = None, opts: Any = None, *_: Any) -> Pending:
+                return begin(method, url, body, opts, None)
+            return rt.scheduler.async_function(f"http.{method}", begin_with_body, finish)
 
-        def no_body(url: Any = None, opts: Any = None, *_: Any) -> Any:
-            return request(rt, method, url, None, opts)
-        return no_body
+        def begin_no_body(url: Any = None, opts: Any = None, *_: Any) -> Pending:
+            return begin(method, url, None, opts, None)
+        return rt.scheduler.async_function(f"http.{method}", begin_no_body, finish)
 
-    def client_request(ud: Any, method: bytes, url: Any = None, a: Any = None, b: Any = None) -> Any:
+    def begin_client(ud: Any, method: bytes, url: Any = None, a: Any = None, b: Any = None) -> Pending:
         m = method.decode()
-        if m in ("post", "put", "patch"):
-            return request(rt, m, url, a, b, ud)
-        return request(rt, m, url, None, a, ud)
+        if not isinstance(ud, ClientOptions):
+            raise LuaCallError(f"http.{m}: not an http.client object")
+        if m in _WITH_BODY:
+            return begin(m, url, a, b, ud)
+        return begin(m, url, None, a, ud)
 
-    new_client = rt.compile(_CLIENT_LUA, "=http.client")(rt.function(client_request))
+    client_request = rt.scheduler.async_function("http.client", begin_client, finish)
+    new_client = rt.anchor(rt.compile(_CLIENT_LUA, "=http.client")(client_request))
 
     def client(opts: Any = None, *_: Any) -> Any:
         timeout = DEFAULT_TIMEOUT_S
@@ -331,7 +349,9 @@ def install(rt: Runtime) -> None:
                 verify = path
         return new_client(ClientOptions(timeout_s=timeout, follow_redirects=follow, verify=verify))
 
-    entries: dict[str, Any] = {m: make(m) for m in ("get", "post", "put", "patch", "delete")}
-    entries["client"] = client
-    entries["_client_request"] = client_request
-    rt.set_global("http", entries)
+    table = rt.lua.table()
+    for m in ("get", "post", "put", "patch", "delete"):
+        table[m.encode()] = make(m)
+    table[b"client"] = rt.function(client, "http.client")
+    table[b"_client_request"] = client_request
+    rt.set_global("http", table)

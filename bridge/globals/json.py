@@ -23,13 +23,15 @@ from __future__ import annotations
 
 import json as _json
 import re
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bridge.globals.args import LuaCallError, to_str
 from bridge.runtime import convert
+from bridge.runtime.boundary import Anchor
 
 if TYPE_CHECKING:
-    from bridge.runtime.runtime import Runtime
+    from bridge.runtime.host import LuaHost
 
 _I64_MAX = 2**63 - 1
 _I64_MIN = -(2**63)
@@ -139,7 +141,7 @@ def _serde_message(exc: _json.JSONDecodeError, text: str) -> str:
     return f"{words.lower()} at line {line} column {col}"
 
 
-def lua_value_from_json(rt: Runtime, text: str | bytes) -> Any:
+def lua_value_from_json(rt: LuaHost, text: str | bytes) -> Any:
     """Parse JSON text straight into a Lua value; ``ValueError`` (serde's wording) if invalid."""
     if isinstance(text, bytes):
         text = text.decode("utf-8")
@@ -151,7 +153,7 @@ def lua_value_from_json(rt: Runtime, text: str | bytes) -> Any:
     return _parse(rt, text, keep=big)
 
 
-def _parse(rt: Runtime, text: str, *, keep: bool = False) -> Any:
+def _parse(rt: LuaHost, text: str, *, keep: bool = False) -> Any:
     if _has_negative_zero(text):
         return convert.to_lua(rt.lua, parse_text(text))
     members = _members_or_none(text) if keep else None
@@ -191,9 +193,10 @@ class _Kept:
     """A parsed object whose last member is an array, kept private.
 
     ``prefix`` is its text without the closing ``]}``; ``count`` the array's length. The
-    Lua table (``template``, which only :data:`CODEC_LUA`'s ``extend`` touches) is made when
-    a text first extends it (parsing the kept text once more): a text parsed only once costs
-    nothing more, and no large Python value stays alive for the garbage collector to walk.
+    Lua table (``template``, anchored in Lua and touched only by :data:`CODEC_LUA`'s
+    ``extend``) is made when a text first extends it (parsing the kept text once more): a
+    text parsed only once costs nothing more, and no large Python value stays alive for the
+    garbage collector to walk.
     """
 
     __slots__ = ("prefix", "key", "count", "template")
@@ -202,7 +205,21 @@ class _Kept:
         self.prefix = prefix
         self.key = key
         self.count = count
-        self.template: Any = None
+        self.template: Anchor | None = None
+
+    def drop(self) -> None:
+        if self.template is not None:
+            self.template.release()
+            self.template = None
+
+
+@dataclass
+class JsonState:
+    """The ``json`` global's state in one runtime: its Lua codec and the kept templates."""
+
+    encode: Anchor
+    extend: Anchor
+    kept: list[_Kept] = field(default_factory=list)
 
 
 def _members(text: str) -> list[tuple[str, Any]] | None:
@@ -244,18 +261,24 @@ def _members_or_none(text: str) -> list[tuple[str, Any]] | None:
         return None  # the usual decoder reports what is wrong
 
 
-def _keep(rt: Runtime, text: str, members: list[tuple[str, Any]]) -> None:
+def _keep(rt: LuaHost, text: str, members: list[tuple[str, Any]]) -> None:
     """Keep ``text`` for texts that extend it."""
     key, last = members[-1]
-    kept: list[_Kept] = rt.json_kept
+    kept = rt.state(JsonState).kept
+    for k in kept:
+        if k.prefix == text[:-2]:
+            k.drop()
     kept[:] = [k for k in kept if k.prefix != text[:-2]]
     kept.insert(0, _Kept(text[:-2], key.encode(), len(last)))
+    for k in kept[KEEP_MAX:]:
+        k.drop()
     del kept[KEEP_MAX:]
 
 
-def _from_kept(rt: Runtime, text: str) -> Any:
+def _from_kept(rt: LuaHost, text: str) -> Any:
     """The table of ``text`` from a kept template it extends, or None."""
-    kept: list[_Kept] = rt.json_kept
+    state = rt.state(JsonState)
+    kept = state.kept
     for i, k in enumerate(kept):
         n = len(k.prefix)
         if text.startswith(k.prefix) and text[n : n + 1] == ",":
@@ -264,20 +287,20 @@ def _from_kept(rt: Runtime, text: str) -> Any:
         return None
     del kept[i]
     tail = text[n + 1 : -2]
-    if _has_negative_zero(tail):
-        return None
-    try:
-        items = _fast_decoder.decode("[" + tail + "]")
-        ready = _prepare(items, 1)
-    except (ValueError, RecursionError, _NotSerde, UnicodeEncodeError):
-        return None  # the caller parses the whole text, and reports what is wrong
+    ready: Any = None
+    if not _has_negative_zero(tail):
+        try:
+            ready = _prepare(_fast_decoder.decode("[" + tail + "]"), 1)
+        except (ValueError, RecursionError, _NotSerde, UnicodeEncodeError):
+            pass  # the caller parses the whole text, and reports what is wrong
     if type(ready) is not list or not ready:
+        k.drop()
         return None
     new = rt.lua.table_from(ready, recursive=True)
     if k.template is None:
-        k.template = _parse(rt, k.prefix + "]}")
+        k.template = rt.anchor(_parse(rt, k.prefix + "]}"))
     k.prefix = text[:-2]
-    table = rt.json_codec[b"extend"](k.template, k.key, k.count, new, len(ready))
+    table = state.extend(k.template.get(), k.key, k.count, new, len(ready))
     k.count += len(ready)
     kept.insert(0, k)
     return table
@@ -340,9 +363,9 @@ def _prepare(value: Any, depth: int) -> Any:
 _INF = float("inf")
 
 
-def encode_lua_value(rt: Runtime, value: Any) -> bytes:
+def encode_lua_value(rt: LuaHost, value: Any) -> bytes:
     """A Lua value as compact JSON by assay's rules; ``LuaCallError`` with assay's message."""
-    result = rt.json_codec[b"encode"](value)
+    result = rt.state(JsonState).encode(value)
     if type(result) is tuple and result[0] is True:
         return bytes(result[1])
     try:
@@ -368,10 +391,10 @@ return {
 """
 
 
-def install(rt: Runtime) -> None:
-    """Install the ``json`` global (and ``rt.json_codec``, used for HTTP table bodies)."""
-    rt.json_codec = rt.compile(CODEC_LUA, "=json")(rt.function(_format_float))
-    rt.json_kept = []
+def install(rt: LuaHost) -> None:
+    """Install the ``json`` global (its codec also encodes HTTP table bodies)."""
+    codec = rt.compile(CODEC_LUA, "=json")(rt.function(_format_float, "json.encode"))
+    rt.provide(JsonState(encode=rt.anchor(codec[b"encode"]), extend=rt.anchor(codec[b"extend"])))
 
     def parse(s: Any = None, *_ignored: Any) -> Any:
         text = to_str(rt, s)
@@ -386,7 +409,8 @@ def install(rt: Runtime) -> None:
         except convert.ConversionError as exc:
             raise LuaCallError(str(exc)) from None
 
-    table = rt.compile(_GLOBAL_LUA, "=json")(rt.json_codec, rt.function(parse), rt.function(encode))
+    table = rt.compile(_GLOBAL_LUA, "=json")(codec, rt.function(parse, "json.parse"),
+                                            rt.function(encode, "json.encode"))
     rt.set_global("json", table)
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from bridge.globals.args import to_str
 
 if TYPE_CHECKING:
-    from bridge.runtime.runtime import Runtime
+    from bridge.runtime.host import LuaHost
 
 logger = logging.getLogger("assay")
 logger.addHandler(logging.NullHandler())
@@ -32,19 +32,17 @@ def format_line(level: str, message: str, *, color: bool, now: datetime | None =
     return f"{stamp} {lvl} {message}"
 
 
-def emit(rt: Runtime, level: str, message: str) -> None:
+def emit(rt: LuaHost, level: str, message: str) -> None:
     """Write one script log line (stderr in assay's format, and the ``assay`` logger)."""
-    if rt.log_stderr and _LEVELS[level] >= rt.log_level:
-        sys.stderr.write(format_line(level, message, color=rt.color) + "\n")
+    options = rt.options
+    if options.log_stderr and _LEVELS[level] >= options.log_level:
+        sys.stderr.write(format_line(level, message, color=options.color) + "\n")
         sys.stderr.flush()
     logger.log(_LEVELS[level], message)
 
 
-def install(rt: Runtime) -> None:
+def install(rt: LuaHost) -> None:
     """Install the ``log`` global."""
-    if not hasattr(rt, "log_level"):
-        rt.log_level = logging.INFO
-
     def make(level: str) -> Any:
         def log_fn(msg: Any = None, *_ignored: Any) -> None:
             emit(rt, level, to_str(rt, msg))

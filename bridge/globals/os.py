@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from bridge.globals.args import LuaCallError
 
 if TYPE_CHECKING:
-    from bridge.runtime.runtime import Runtime
+    from bridge.runtime.host import LuaHost
 
 _ARCH = {"amd64": "x86_64", "x86_64": "x86_64", "arm64": "aarch64", "aarch64": "aarch64", "i386": "x86", "i686": "x86"}
 _PLATFORM = {"darwin": "macos", "win32": "windows", "linux": "linux"}
@@ -51,7 +51,7 @@ def format_date(fmt: str, when: float, offset_hours: float) -> Any:
     return out.replace("%c", dt.strftime("%Y-%m-%d %H:%M:%S"))
 
 
-def install(rt: Runtime) -> None:
+def install(rt: LuaHost) -> None:
     """Replace the ``os`` global with assay's table."""
 
     def hostname(*_ignored: Any) -> bytes:

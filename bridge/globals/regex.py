@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from bridge.globals.args import LuaCallError, to_str
 
 if TYPE_CHECKING:
-    from bridge.runtime.runtime import Runtime
+    from bridge.runtime.host import LuaHost
 
 _REPLACEMENT_REF = re.compile(r"\$(?:\$|\{([^}]*)\}|([A-Za-z0-9_]+))")
 
@@ -99,7 +99,7 @@ def expand(template: str, m: re.Match[str]) -> str:
 
 
 
-def install(rt: Runtime) -> None:
+def install(rt: LuaHost) -> None:
     """Install the ``regex`` global."""
 
     def compiled(fn: str, pattern: Any) -> re.Pattern[str]:

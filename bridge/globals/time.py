@@ -6,10 +6,10 @@ import time as _time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bridge.runtime.runtime import Runtime
+    from bridge.runtime.host import LuaHost
 
 
-def install(rt: Runtime) -> None:
+def install(rt: LuaHost) -> None:
     """Install the ``time`` global."""
 
     def now(*_ignored: Any) -> float:

@@ -25,7 +25,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 if TYPE_CHECKING:
-    from bridge.runtime.runtime import Runtime
+    from bridge.runtime.host import LuaHost
 
 DATETIME_KEY = "$__toml_private_datetime"
 
@@ -77,7 +77,7 @@ def encode_value(value: Any) -> str:
     return tomli_w.dumps(_toml_model(value))
 
 
-def install(rt: Runtime) -> None:
+def install(rt: LuaHost) -> None:
     """Install the ``toml`` global."""
 
     def parse(s: Any = None, *_ignored: Any) -> Any:

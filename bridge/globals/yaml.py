@@ -21,7 +21,7 @@ from bridge.globals.args import LuaCallError, to_str
 from bridge.runtime import convert
 
 if TYPE_CHECKING:
-    from bridge.runtime.runtime import Runtime
+    from bridge.runtime.host import LuaHost
 
 
 class CoreSchemaLoader(_yaml.SafeLoader):
@@ -112,7 +112,7 @@ def encode_value(value: Any) -> str:
     )
 
 
-def install(rt: Runtime) -> None:
+def install(rt: LuaHost) -> None:
     """Install the ``yaml`` global."""
 
     def parse(s: Any = None, *_ignored: Any) -> Any:

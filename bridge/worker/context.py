@@ -1,7 +1,7 @@
 """The ``ctx`` objects handed to Python workflow and activity handlers.
 
 A Python workflow sees the same replay semantics as a Lua one, because every ctx call is
-served by workflow.lua's own ctx (see :mod:`bridge.runtime.trampoline`): cached results on
+served by workflow.lua's own ctx (see :mod:`bridge.worker.trampoline`): cached results on
 replay, :class:`~bridge.errors.ActivityFailedError` when an activity failed, and
 cancellation raised as a signal that ``except Exception`` does not catch.
 """
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from bridge.errors import ActivityFailedError, BridgeError, ChildWorkflowFailedError
 
 if TYPE_CHECKING:
-    from bridge.runtime.runtime import Runtime
+    from bridge.runtime.host import LuaHost
 
 CANCEL_SENTINEL = "__ASSAY_WORKFLOW_CANCELLED__"
 
@@ -39,12 +39,17 @@ class WorkflowContext:
         workflow_id: the id of the workflow being replayed.
     """
 
-    def __init__(self, rt: Runtime, ctx_call: Any, workflow_id: str) -> None:
+    def __init__(self, rt: LuaHost, ctx_call: Any, workflow_id: str) -> None:
         self._rt = rt
-        self._call = ctx_call
+        self._call: Any = ctx_call
         self.workflow_id = workflow_id
 
+    def _close(self) -> None:
+        self._call = None  # the Lua function belongs to the handler's call
+
     def _step(self, method: bytes, *args: Any) -> Any:
+        if self._call is None:
+            raise BridgeError("this workflow ctx belongs to a replay that has ended")
         status, value = self._call(method, *args)
         if status == b"ok":
             return self._rt.to_python(value)
@@ -100,7 +105,7 @@ class WorkflowContext:
         def run() -> Any:
             return rt.to_lua(fn())
 
-        return self._step(b"side_effect", name.encode(), rt.function(run))
+        return self._step(b"side_effect", name.encode(), rt.function(run, name, user_code=True))
 
     def wait_for_signal(self, name: str) -> Any:
         """Wait for the next signal called ``name``; returns its payload (or ``None``)."""
@@ -139,11 +144,16 @@ class ActivityInfo:
 class ActivityContext:
     """What a Python activity handler receives as ``ctx``."""
 
-    def __init__(self, rt: Runtime, lua_ctx: Any, info: ActivityInfo) -> None:
+    def __init__(self, rt: LuaHost, lua_ctx: Any, info: ActivityInfo) -> None:
         self._rt = rt
-        self._lua_ctx = lua_ctx
+        self._lua_ctx: Any = lua_ctx
         self.info = info
+
+    def _close(self) -> None:
+        self._lua_ctx = None  # the Lua table belongs to the handler's call
 
     def heartbeat(self, details: Any = None) -> None:
         """Tell the engine this activity is alive (resets its heartbeat timeout)."""
-        self._lua_ctx[b"heartbeat"](self._lua_ctx, self._rt.to_lua(details))
+        if self._lua_ctx is None:
+            raise BridgeError("this activity ctx belongs to an attempt that has ended")
+        self._rt.call(self._lua_ctx[b"heartbeat"], self._lua_ctx, self._rt.to_lua(details))

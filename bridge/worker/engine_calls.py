@@ -16,15 +16,15 @@ User calls of ``http.*`` to other hosts are untouched and keep assay's behaviour
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from bridge.globals.http import HttpTransportError, engine_call
+from bridge.globals.http import HttpTransportError
+from bridge.worker.transport import EngineTransport
 
 if TYPE_CHECKING:
-    from bridge.runtime.runtime import Runtime
+    from bridge.runtime.host import LuaHost
 
 logger = logging.getLogger(__name__)
 
@@ -59,41 +59,43 @@ _REPORTS_ACTIVITY = (b"/complete", b"/fail")
 
 
 def install_engine_hooks(
-    rt: Runtime,
-    stop_event: threading.Event,
+    rt: LuaHost,
     *,
     on_activity_task: Callable[[Any], None] | None = None,
     on_registered: Callable[[], None] | None = None,
 ) -> None:
     """Arrange for ``require("assay.workflow")`` in ``rt`` to return the hooked module.
 
+    Once ``rt.control.stop`` is set, the poll loop ends at its next turn (:class:`WorkerStopped`).
+
     Args:
-        stop_event: once set, the poll loop ends at its next turn (:class:`WorkerStopped`).
         on_activity_task: called with each activity task table before it runs.
         on_registered: called once the worker's ``/workers/register`` call succeeded.
     """
 
-    # Compiled now, not inside the hook: a ``load`` run from Python while ``require`` is
-    # loading a module crashed lua55 later in the listen loop (a segfault, not an error).
-    activity_hook = rt.compile(_ACTIVITY_HOOK, "=bridge.activity_hook")
+    control = rt.control
+    stop_event = control.stop
+    transport = EngineTransport.install(rt)
+    activity_hook = rt.anchor(rt.compile(_ACTIVITY_HOOK, "=bridge.activity_hook"))
 
     def hook(module: Any) -> None:
-        original_api = module[b"_api"]
+        original_api = rt.anchor(module[b"_api"])
         connected = {"ok": False}
 
         def api(method: Any, path: Any, body: Any = None) -> Any:
             if path == b"/workers/heartbeat" and stop_event.is_set():
                 raise WorkerStopped()
             if path.endswith(_REPORTS_ACTIVITY):
-                rt.in_task = False  # workflow.lua reports right after the activity returned
+                control.in_task = False  # workflow.lua reports right after the activity returned
             delay = INITIAL_BACKOFF_S
             started = time.monotonic()
             stop_seen_at: float | None = None
             while True:
                 failure: HttpTransportError | None = None
                 try:
-                    with engine_call(rt):
-                        resp = original_api(method, path, body)
+                    with transport.engine_call():
+                        resp = rt.call(original_api.get(), method, path, body,
+                                       reraise=(HttpTransportError,))
                 except HttpTransportError as exc:
                     failure, reason = exc, f"engine unreachable ({exc})"
                 else:
@@ -121,16 +123,16 @@ def install_engine_hooks(
                 stop_event.wait(delay)
                 delay = min(delay * 2, MAX_BACKOFF_S)
 
-        module[b"_api"] = rt.function(api)
+        module[b"_api"] = rt.function(api, "workflow._api")
 
         # Wrapped in Lua, not Python, so a Lua activity's error value reaches workflow.lua
         # exactly as it would under assay. While an activity runs (from here until its
         # /complete or /fail), a stop request must not cut its sleeps short.
         def note(task: Any) -> None:
-            rt.in_task = True
+            control.in_task = True
             if on_activity_task is not None:
                 on_activity_task(task)
 
-        rt.call(activity_hook, module, rt.function(note))
+        rt.call(activity_hook.get(), module, rt.function(note, "workflow._execute_activity"))
 
     rt.on_module_loaded("assay.workflow", hook)

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bridge.errors import ConfigError
-from bridge.runtime.runtime import DEFAULT_MEMORY_LIMIT, Runtime
+from bridge.runtime.runtime import DEFAULT_MEMORY_LIMIT, Control, Runtime
 from bridge.worker.engine_calls import WorkerStopped, install_engine_hooks
-from bridge.worker.registry import ActivityHandler, PythonHandlers, WorkflowHandler
+from bridge.worker.trampoline import ActivityHandler, PythonHandlers, WorkflowHandler
 
 logger = logging.getLogger(__name__)
 
@@ -181,12 +181,11 @@ class Worker:
                 search_paths=self.search_paths,
                 script_dir=self._script_dir(),
                 log_stderr=self.log_stderr,
+                control=Control(stop=self._stop),  # an idle loop's sleep ends on stop
             )
-            rt.stop_event = self._stop  # an idle loop's sleep between polls ends on stop
             handlers = PythonHandlers(rt)
             install_engine_hooks(
                 rt,
-                self._stop,
                 on_activity_task=handlers.note_activity_task,
                 on_registered=self._note_registered,
             )
@@ -230,8 +229,8 @@ class Worker:
         def deferred_connect(url: Any = None, opts: Any = None, *_: Any) -> None:
             return None
 
-        module[b"listen"] = rt.function(deferred_listen)
-        module[b"connect"] = rt.function(deferred_connect)
+        module[b"listen"] = rt.function(deferred_listen, "workflow.listen")
+        module[b"connect"] = rt.function(deferred_connect, "workflow.connect")
         try:
             for src in self._lua:
                 if src.path is not None:

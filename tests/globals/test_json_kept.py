@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from bridge.globals import json as lua_json
+from bridge.globals.json import JsonState
 from bridge.runtime import convert
 from bridge.runtime.runtime import Runtime
 
@@ -55,8 +56,8 @@ def test_a_growing_history_parses_to_fresh_tables_equal_to_a_full_parse(rt: Runt
         assert as_json(rt, got) == expected(fresh, text)
         got[b"history"][1][b"payload"][b"n"] = 999  # must not reach the next parse
         got[b"input"][b"a"] = None
-    assert rt.json_kept[0].count == 11
-    assert rt.json_kept[0].template is not None
+    assert rt.state(JsonState).kept[0].count == 11
+    assert rt.state(JsonState).kept[0].template is not None
 
 
 @pytest.mark.usefixtures("small_keep")
@@ -86,4 +87,4 @@ def test_errors_in_the_new_elements_keep_serdes_wording(rt: Runtime) -> None:
 
 def test_small_texts_are_not_kept(rt: Runtime) -> None:
     lua_json.lua_value_from_json(rt, text_of([event(1)]))
-    assert rt.json_kept == []
+    assert rt.state(JsonState).kept == []

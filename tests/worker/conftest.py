@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from bridge.runtime.runtime import Runtime
-from bridge.worker.registry import PythonHandlers
+from bridge.worker.trampoline import PythonHandlers
 
 
 class Replayer:

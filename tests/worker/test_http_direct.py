@@ -1,4 +1,4 @@
-"""The worker's direct path to its engine (bridge/globals/http_direct.py) answers like requests."""
+"""The worker's direct path to its engine (bridge/worker/http_direct.py) answers like requests."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from bridge.globals.http import engine_call
-from bridge.globals.http_direct import DirectClient, DirectError
+from bridge.worker.http_direct import DirectClient, DirectError
+from bridge.worker.transport import EngineTransport
 from bridge.runtime.runtime import Runtime
-from tests.globals.conftest import LocalServer
+from tests.globals.conftest import LocalServer, http_server, rt  # noqa: F401 - fixtures
 
 CALL = """
 local r = http[...](select(2, ...))
@@ -31,7 +31,7 @@ return r.status, r.body, table.concat(hs, ";")
 def both(rt: Runtime, *args: Any) -> tuple[Any, Any]:
     """The same call through requests and through the direct path."""
     plain = rt.execute(CALL, "=t", *args)
-    with engine_call(rt):
+    with EngineTransport.install(rt).engine_call():
         direct = rt.execute(CALL, "=t", *args)
     return plain, direct
 
@@ -82,7 +82,7 @@ def test_an_unreachable_engine_is_a_transport_error(rt: Runtime) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    with engine_call(rt):
+    with EngineTransport.install(rt).engine_call():
         ok, err = rt.execute("return pcall(http.get, ...)", "=t", f"http://127.0.0.1:{port}/x".encode())
     assert ok is False
     assert str(err) == f"http.get failed: error sending request for url (http://127.0.0.1:{port}/x)"

@@ -9,9 +9,9 @@ keep-alive socket, and a response read by ``Content-Length`` or chunks.
 It sends what ``requests`` sends for these calls (``Host``, ``Accept: */*``, the caller's
 headers, ``Content-Length`` on every method but GET and HEAD; path re-quoted like
 ``requests.utils.requote_uri``), less the ``User-Agent: python-urllib3/...`` that urllib3
-adds (reqwest, assay's client, sends none), and answers what :mod:`bridge.globals.http` needs: status,
+adds (reqwest, assay's client, sends none), and answers what the worker's engine transport needs: status,
 headers, body (gzip/deflate decoded as ``requests`` would). It is used only where
-``requests`` would send the same request (see ``http._direct_ok``); a redirect answer is
+``requests`` would send the same request (see :func:`bridge.worker.transport.direct_ok`); a redirect answer is
 handed back to the caller, who sends the request again through ``requests``.
 
 Failures raise :class:`DirectError` (the caller words it as assay does); the connection is

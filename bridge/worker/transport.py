@@ -1,0 +1,96 @@
+"""The worker's transport for workflow.lua's own calls to its engine.
+
+workflow.lua sends every engine call through ``http.get/post/delete``. While the worker's hook
+on ``M._api`` runs (:mod:`bridge.worker.engine_calls`), :meth:`EngineTransport.engine_call`
+installs this transport as the ``http`` global's override, so those calls skip ``requests``'
+per-call work (settings merge, proxy lookup in the environment, hooks: ~0.35 ms a call, more
+than the engine's answer) and go through :mod:`bridge.worker.http_direct`, sending the same
+request. When a proxy variable or a ``.netrc`` file would change the request, when the URL is
+not plain ``http://``, and for redirects, the request takes the ``requests`` path like every
+other call. User calls of ``http.*`` are untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from bridge.globals import http
+from bridge.globals.http import HttpRequest, HttpResponse, HttpTransportError
+from bridge.worker.http_direct import REDIRECTS, DirectClient, DirectError
+
+if TYPE_CHECKING:
+    from bridge.runtime.host import LuaHost
+
+_PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY")
+_netrc_present: bool | None = None
+
+
+def direct_ok() -> bool:
+    """True when ``requests`` would send a plain ``http://`` request unchanged (no proxy
+    from the environment, no ``.netrc`` credentials)."""
+    global _netrc_present
+    env = os.environ
+    for name in _PROXY_VARIABLES:
+        if env.get(name):
+            return False
+    if env.get("NETRC"):
+        return False
+    if _netrc_present is None:
+        home = os.path.expanduser("~")
+        _netrc_present = any(os.path.exists(os.path.join(home, f)) for f in (".netrc", "_netrc"))
+    return not _netrc_present
+
+
+class EngineTransport:
+    """Sends a runtime's engine calls over keep-alive sockets (one per engine address)."""
+
+    def __init__(self, http_state: http.HttpState) -> None:
+        self._http = http_state
+        self._direct = DirectClient()
+        self._lock = threading.Lock()  # a task's engine call may run on an I/O thread
+
+    @classmethod
+    def install(cls, rt: LuaHost) -> EngineTransport:
+        """The transport of ``rt`` (made on first use, closed with the runtime)."""
+        try:
+            return rt.state(cls)
+        except KeyError:
+            transport = cls(http.state(rt))
+            return rt.provide(transport, close=transport.close)
+
+    @contextlib.contextmanager
+    def engine_call(self) -> Iterator[None]:
+        """Send the requests made inside the block through this transport."""
+        previous = self._http.transport_override
+        self._http.transport_override = self.send
+        try:
+            yield
+        finally:
+            self._http.transport_override = previous
+
+    def send(self, req: HttpRequest) -> HttpResponse:
+        """Send one request (a transport for :class:`~bridge.globals.http.HttpRequest`)."""
+        if not req.url.startswith("http://") or not direct_ok():
+            return self._http.send_with_requests(req)
+        try:
+            with self._lock:
+                status, headers, content = self._direct.request(
+                    req.method.upper(), req.url, req.data, req.headers, req.client.timeout_s)
+        except ValueError:  # not sendable as is: requests builds (or refuses) it
+            return self._http.send_with_requests(req)
+        except DirectError:
+            raise HttpTransportError(http.transport_failure(req.method, req.url)) from None
+        if status in REDIRECTS and req.client.follow_redirects and "location" in headers:
+            return self._http.send_with_requests(req)
+        kept = {name: value for name, value in headers.items()
+                if value.isascii() and (value.isprintable()
+                                        or all(32 <= ord(c) < 127 or c == "\t" for c in value))}
+        return HttpResponse(status, kept, content)
+
+    def close(self) -> None:
+        """Close the sockets."""
+        self._direct.close()
