@@ -14,7 +14,10 @@ import sys
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bridge.worker import Worker
 
 DEMO_LUA = """
 local workflow = require("assay.workflow")
@@ -90,7 +93,7 @@ def demo_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _demo_worker(url: str, worker_type: Any) -> Any:
+def _demo_worker(url: str, worker_type: type[Worker]) -> Worker:
     w = worker_type(url, queue="default", log_stderr=False)
 
     @w.activity("score")

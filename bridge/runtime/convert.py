@@ -16,7 +16,7 @@ from typing import Any
 
 from bridge.runtime.lua import LuaTable, lua_type
 
-_encode_str = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_encode_str = json.encoder.encode_basestring
 _I64_MAX = 2**63 - 1
 _I64_MIN = -(2**63)
 

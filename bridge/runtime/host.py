@@ -194,7 +194,7 @@ class LuaHost:
         Errors it raises reach Lua as error values (see :meth:`Boundary.export`); ``name``
         is what an unexpected failure is reported as.
         """
-        label = name or getattr(pyfunc, "__name__", "bridge")
+        label = name or str(getattr(pyfunc, "__name__", "bridge"))
         return self.boundary.export(pyfunc, label, user_code=user_code)
 
     export = function
@@ -260,7 +260,7 @@ class LuaHost:
             if n == 2:
                 return r[2]
             return tuple(r[i] for i in range(2, n + 1))
-        info = r[2]
+        info: Any = r[2]
         del r
         # Only Python values leave this point: a raised exception's traceback keeps this
         # frame, and a Lua object in it would outlive the thread it belongs to.

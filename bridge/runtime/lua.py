@@ -21,6 +21,8 @@ def _probe_types() -> tuple[type, type]:
     return type(probe.eval("{}")), type(probe.eval("print"))
 
 
+LuaTable: Any
+LuaFunction: Any
 LuaTable, LuaFunction = _probe_types()
 lua_type = _lupa.lua_type
 LUA_MAXINTEGER: int = _lupa.LUA_MAXINTEGER
