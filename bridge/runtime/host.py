@@ -30,7 +30,7 @@ from bridge.runtime.lua import (
     new_state,
     split_position,
 )
-from bridge.runtime.scheduler import Scheduler
+from bridge.runtime.scheduler import SCHEDULER_LUA, Scheduler
 
 logger = logging.getLogger(__name__)
 
@@ -155,7 +155,8 @@ class LuaHost:
             loader.package_path(search_paths, script_dir).encode(),
             object(),
         )
-        self.scheduler = Scheduler(self)
+        self.scheduler = Scheduler(self.boundary,
+                                   self.call(self.compile(SCHEDULER_LUA, "=bridge.scheduler")))
 
     # -- the globals' state -----------------------------------------------------------------
     def provide(self, state: T, close: Callable[[], None] | None = None) -> T:

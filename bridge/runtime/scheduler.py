@@ -27,16 +27,14 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from bridge.runtime.boundary import Anchor, LuaCallError, strip
-
-if TYPE_CHECKING:
-    from bridge.runtime.host import LuaHost
+from bridge.runtime.boundary import Anchor, Boundary, LuaCallError, strip
 
 IO_THREADS = 8
 
-_LUA = r"""
+#: The scheduler's Lua half; the host runs it once and hands its table to :class:`Scheduler`.
+SCHEDULER_LUA = r"""
 local pack, unpack = table.pack, table.unpack
 local create, resume, status, yield, running = coroutine.create, coroutine.resume, coroutine.status, coroutine.yield, coroutine.running
 local PENDING = {}
@@ -194,16 +192,15 @@ def _outcome_of(fn: Callable[[], Any]) -> Outcome:
 class Scheduler:
     """The task scheduler of one Lua state (see the module docstring)."""
 
-    def __init__(self, host: LuaHost) -> None:
-        self._host = host
-        lua = host.compile(_LUA, "=bridge.scheduler")
-        module = host.call(lua)
-        self._spawn = host.anchor(module[b"spawn"])
-        self._step = host.anchor(module[b"step"])
-        self._take = host.anchor(module[b"take"])
-        self._drop = host.anchor(module[b"drop"])
-        self._drop_all = host.anchor(module[b"drop_all"])
-        self._async = host.anchor(module[b"async"])
+    def __init__(self, boundary: Boundary, module: Any) -> None:
+        self._boundary = boundary
+        anchor = boundary.anchor
+        self._spawn = anchor(module[b"spawn"])
+        self._step = anchor(module[b"step"])
+        self._take = anchor(module[b"take"])
+        self._drop = anchor(module[b"drop"])
+        self._drop_all = anchor(module[b"drop_all"])
+        self._async = anchor(module[b"async"])
         self._ids = itertools.count(1)
         self._tokens = itertools.count(-1, -1)
         self._alive: set[int] = set()
@@ -226,14 +223,12 @@ class Scheduler:
         finish: Callable[[Outcome], Any],
     ) -> Any:
         """A Lua function for an async builtin made of ``begin`` and ``finish``."""
-        host = self._host
+        export = self._boundary.export
 
         def sync(*args: Any) -> Any:
             return finish(self.wait(begin(*args)))
 
-        return self._async(
-            host.export(sync, name), host.export(begin, name), host.export(finish, name)
-        )
+        return self._async(export(sync, name), export(begin, name), export(finish, name))
 
     def spawn(self, fn: Any) -> int:
         """Make the Lua function ``fn`` a task (it runs when its creator next waits)."""

@@ -28,14 +28,14 @@ from typing import Any
 
 import requests
 
+from bridge.runtime.runtime import Runtime
 from bridge.testing import EngineServer
 from tests.e2e.workers import ChildProcess
 from tests.faults.kit import post_until_accepted
 
 REPO = Path(__file__).resolve().parents[2]
 
-SOAK_LUA = r"""
-local workflow = require("assay.workflow")
+CALC_LUA = r"""
 local ECHO = env.get("ECHO_URL")
 
 local function calc(n, tag)
@@ -50,6 +50,10 @@ local function calc(n, tag)
         b = base64.decode(base64.encode("n=" .. n)),
     }
 end
+"""
+
+SOAK_LUA = CALC_LUA + r"""
+local workflow = require("assay.workflow")
 
 workflow.define("Soak", function(ctx, input)
     local body = calc(input.n, "body")
@@ -67,8 +71,20 @@ workflow.listen({ queue = "soak", identity = "soak-" .. env.get("WORKER_NAME") }
 """
 
 
+def main_chunk_values(echo_url: str, ns: range) -> dict[int, Any]:
+    """What ``Soak(n)`` returns when its calls run in a script's main chunk, by ``n``."""
+    rt = Runtime(log_stderr=False, env_overrides={"ECHO_URL": echo_url})
+    try:
+        fn = rt.execute(CALC_LUA + "\nreturn function(n) return json.encode("
+                        "{body = calc(n, 'body'), side = calc(n, 'side'), act = n * 2}) end",
+                        "=main")
+        return {n: json.loads(rt.call(fn, n)) for n in ns}
+    finally:
+        rt.close()
+
+
 def expected(n: int) -> dict[str, Any]:
-    """What ``Soak(n)`` must return (computed here in Python, as a main chunk would)."""
+    """What ``Soak(n)`` must return, worked out in Python (checks the main-chunk values)."""
     def calc(tag: str) -> dict[str, Any]:
         return {"echoed": n, "tags": tag, "y": n + 2, "t": n, "m": True, "r": "a#b#",
                 "h": hashlib.sha256(str(n).encode()).hexdigest()[:16], "b": f"n={n}"}
@@ -77,6 +93,11 @@ def expected(n: int) -> dict[str, Any]:
 
 class _Echo(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        # head and body are two writes: without this, Nagle + delayed ACK add 40 ms a request
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base class name
         pass
@@ -146,11 +167,14 @@ def run(folder: Path, *, workflows: int, kills: int, workers: int = 1,
     port = _free_port()
     t0 = time.monotonic()
     try:
+        want = main_chunk_values(echo_url, range(workflows))
+        report.problems += [f"main chunk {n}: {want[n]}" for n in range(min(3, workflows))
+                            if want[n] != expected(n)]
         with EngineServer(poll_wait_s=0.2, extra_args=["--port", str(port)]) as engine:
             fleet = [SoakWorker(f"w{i}", folder, engine.url, echo_url) for i in range(workers)]
             try:
                 ids = _start_with_kills(engine, workflows, kills, rng)
-                _await_results(engine.url, ids, report, timeout_s)
+                _await_results(engine.url, ids, want, report, timeout_s)
                 report.dead_workers = [w.name for w in fleet if not w.alive()]
                 report.problems += [f"{w.name} died: {w.stderr()[-3000:]}" for w in fleet
                                     if not w.alive()]
@@ -187,7 +211,8 @@ def _start_with_kills(engine: EngineServer, n: int, kills: int, rng: random.Rand
     return ids
 
 
-def _await_results(url: str, ids: list[str], report: SoakReport, timeout_s: float) -> None:
+def _await_results(url: str, ids: list[str], want: dict[int, Any], report: SoakReport,
+                   timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     with requests.Session() as s:
         for wid in ids:
@@ -204,10 +229,10 @@ def _await_results(url: str, ids: list[str], report: SoakReport, timeout_s: floa
                 report.problems.append(f"{wid}: not finished in time")
             elif rec["status"] != "COMPLETED":
                 report.problems.append(f"{wid}: {rec['status']} {rec.get('error')}")
-            elif (got := json.loads(rec["result"])) != expected(int(wid.split("-")[1])):
+            elif (got := json.loads(rec["result"])) != want[int(wid.split("-")[1])]:
                 report.problems.append(f"{wid}: {got}")
             else:
                 report.completed += 1
 
 
-__all__ = ["SoakReport", "expected", "run"]
+__all__ = ["SoakReport", "expected", "main_chunk_values", "run"]
