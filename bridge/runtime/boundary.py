@@ -144,6 +144,8 @@ class Boundary:
             PIN_LIMIT,
         )
         self._views: list[Any] = []
+        #: ``(name, function)`` of every export, for checks that nothing holds a Lua object.
+        self.exported: list[tuple[str, Callable[..., Any]]] = []
         self._thread: int | None = None
         self._next_key = _FIRST_FREE
         self._free: list[int] = []
@@ -210,6 +212,7 @@ class Boundary:
                 return (True, *result)
             return True, result
 
+        self.exported.append((name, fn))
         return self.view()[EXPORT](call)
 
     def helper(self, slot: int) -> Any:
