@@ -150,14 +150,21 @@ def _contexts() -> dict[str, Callable[[Replayer, int], str]]:
     def main(r: Replayer, i: int) -> str:
         return _text(r.rt.execute("return probe(...)", "=main", i))
 
+    # coroutine.resume keeps the coroutine on its caller's stack while it runs, which is
+    # what exposes lupa's stack-relative access (coroutine.wrap's caller frame stays empty)
     def coroutine(r: Replayer, i: int) -> str:
         return _text(r.rt.execute(
-            "local i = ... return coroutine.wrap(function() return probe(i) end)()", "=co", i))
+            "local i = ... return select(2, coroutine.resume(coroutine.create(function()\n"
+            "  return probe(i) end)))", "=co", i))
+
+    def wrapped(r: Replayer, i: int) -> str:
+        return _text(r.rt.execute(
+            "local i = ... return coroutine.wrap(function() return probe(i) end)()", "=wrap", i))
 
     def nested(r: Replayer, i: int) -> str:
         return _text(r.rt.execute(
             "local i = ... return coroutine.wrap(function()\n"
-            "  return coroutine.wrap(function() return probe(i) end)()\n"
+            "  return select(2, coroutine.resume(coroutine.create(function() return probe(i) end)))\n"
             "end)()", "=nested", i))
 
     def task(r: Replayer, i: int) -> str:
@@ -191,7 +198,8 @@ def _contexts() -> dict[str, Callable[[Replayer, int], str]]:
         return str(value)
 
     return {
-        "coroutine": coroutine, "nested coroutine": nested, "async task": task,
+        "coroutine": coroutine, "coroutine.wrap": wrapped, "nested coroutine": nested,
+        "async task": task,
         "lua workflow body": workflow_body, "lua side effect": side_effect,
         "python workflow body": python_workflow, "python side effect": python_side_effect,
         "lua activity": lua_activity, "python activity": python_activity, "main chunk": main,
