@@ -120,10 +120,6 @@ class Anchor:
     def __call__(self, *args: Any) -> Any:
         return self._boundary.view()[self.key](*args)
 
-    def set(self, value: Any) -> None:
-        """Anchor ``value`` under this key instead."""
-        self._boundary.view()[self.key] = value
-
     def release(self) -> None:
         """Let Lua collect the value (the anchor must not be used afterwards)."""
         self._boundary.release(self)
@@ -160,11 +156,6 @@ class Boundary:
                 raise RuntimeError("a Lua runtime is in use by another thread")
             return views[-1]
         return self._root
-
-    @property
-    def in_lua(self) -> bool:
-        """True while Python runs inside a Lua -> Python call."""
-        return bool(self._views)
 
     # -- anchors --------------------------------------------------------------------------
     def anchor(self, value: Any) -> Anchor:

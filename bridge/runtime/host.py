@@ -198,8 +198,6 @@ class LuaHost:
         label = name or str(getattr(pyfunc, "__name__", "bridge"))
         return self.boundary.export(pyfunc, label, user_code=user_code)
 
-    export = function
-
     def anchor(self, value: Any) -> Anchor:
         """Keep a Lua value beyond the current call (see :mod:`bridge.runtime.boundary`)."""
         return self.boundary.anchor(value)

@@ -93,8 +93,6 @@ function S.async(sync, begin, finish)
         return sync(...)
     end
 end
-
-function S.in_task() return by_co[running()] ~= nil end
 return S
 """
 
@@ -311,15 +309,11 @@ class Scheduler:
         """Move due timers and finished I/O to the ready queue (waiting for one if ``block``)."""
         now = time.monotonic()
         timers = self._timers
-        while timers and (timers[0][0] <= now or (timers[0][3] is not None and timers[0][3].is_set())):
-            _, _, waiter, _ = heapq.heappop(timers)
-            self._ready.append((waiter, Outcome()))
-        for entry in timers:
-            if entry[3] is not None and entry[3].is_set():
-                timers.remove(entry)
-                heapq.heapify(timers)
-                self._ready.append((entry[2], Outcome()))
-                break
+        due = [t for t in timers if t[0] <= now or (t[3] is not None and t[3].is_set())]
+        if due:
+            self._timers = timers = [t for t in timers if t not in due]
+            heapq.heapify(timers)
+            self._ready.extend((waiter, Outcome()) for _, _, waiter, _ in sorted(due))
         timeout = 0.0
         if block and not self._ready:
             timeout = max(0.0, timers[0][0] - now) if timers else 3600.0
