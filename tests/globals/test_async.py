@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bridge.runtime.runtime import Runtime
-from tests.globals.conftest import LocalServer
+from tests.helpers import LocalServer
 
 
 def test_spawn_and_await_return_the_array_of_results(lua: Callable[..., Any]) -> None:

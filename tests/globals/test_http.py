@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.globals.conftest import LocalServer
+from tests.helpers import LocalServer
 
 
 @pytest.mark.parametrize("method", ["get", "delete"])

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from tests.globals.conftest import LocalServer, http_server  # noqa: F401 - fixture
-from tests.worker.conftest import Replayer
+from tests.helpers import LocalServer
+from tests.worker.replayer import Replayer
 
 # (name, Lua chunk). URL is the local server, DIR a private folder, N a per-run counter.
 CALLS: list[tuple[str, str]] = [
@@ -220,7 +220,7 @@ def _completed(commands: list[dict[str, Any]]) -> str:
 
 
 @pytest.fixture
-def matrix(http_server: LocalServer, tmp_path: Path) -> Iterator[Replayer]:  # noqa: F811
+def matrix(http_server: LocalServer, tmp_path: Path) -> Iterator[Replayer]:
     r = Replayer()
     rt = r.rt
     chunks = rt.lua.table()

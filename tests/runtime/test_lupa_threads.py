@@ -18,7 +18,7 @@ import textwrap
 
 import pytest
 
-from tests.globals.conftest import LocalServer, http_server  # noqa: F401 - fixture
+from tests.helpers import LocalServer
 
 
 def run_isolated(code: str, *args: str, timeout: float = 120) -> str:
@@ -48,7 +48,7 @@ def test_anchored_objects_read_right_inside_coroutines() -> None:
 
 
 def test_globals_holding_lua_state_answer_the_same_inside_coroutines(
-        http_server: LocalServer) -> None:  # noqa: F811
+        http_server: LocalServer) -> None:
     out = run_isolated("""
         import sys
         from bridge.runtime.runtime import Runtime

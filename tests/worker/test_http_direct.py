@@ -13,7 +13,7 @@ import pytest
 from bridge.worker.http_direct import DirectClient, DirectError
 from bridge.worker.transport import EngineTransport
 from bridge.runtime.runtime import Runtime
-from tests.globals.conftest import LocalServer, http_server, rt  # noqa: F401 - fixtures
+from tests.helpers import LocalServer
 
 CALL = """
 local r = http[...](select(2, ...))

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from bridge.errors import ActivityFailedError, ChildWorkflowFailedError
-from tests.worker.conftest import Replayer, completed, failed
+from tests.worker.replayer import Replayer, completed, failed
 
 LUA_PIPELINE = """
 local workflow = ...
