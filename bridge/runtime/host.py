@@ -339,19 +339,22 @@ class LuaHost:
 
 
 def _trim_traceback(tb: str) -> str:
-    """Drop the bridge's own frames (the boundary's shims, the protected call) from a Lua
+    """Drop the bridge's own frames (the boundary's shim, the protected call) from a Lua
     traceback."""
     lines = [ln for ln in tb.strip("\n").split("\n") if not _is_bridge_frame(ln)]
+    # an error raised by a global: the shim's ``error`` call and its tail call come first
+    if len(lines) > 2 and lines[1].strip() == "[C]: in upvalue 'error'" \
+            and lines[2].strip() == "(...tail calls...)":
+        del lines[1:3]
     for i, line in enumerate(lines):
-        if "in global 'xpcall'" in line or "in function 'xpcall'" in line:
+        if line.strip().startswith("[C]: in ") and line.strip().endswith("'xpcall'"):
             return "\n".join(lines[:i])
     return "\n".join(lines)
 
 
 def _is_bridge_frame(line: str) -> bool:
     text = line.strip()
-    return text.startswith("bridge:") or text.startswith("bridge.") or (
-        text.startswith("[C]: in function 'error'"))
+    return text.startswith("bridge:") or text.startswith("bridge.")
 
 
 def _first_lua_frame(tb: str) -> tuple[str | None, int | None]:
