@@ -25,7 +25,7 @@ from bridge.errors import (
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from bridge._version import __version__
 
 if TYPE_CHECKING:
     from bridge.client import Client

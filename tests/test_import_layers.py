@@ -78,3 +78,10 @@ def test_globals_do_not_know_the_assembled_runtime() -> None:
         if name.startswith("bridge.globals"):
             assert "bridge.runtime.runtime" not in deps, name
             assert not any(d.startswith("bridge.worker") for d in deps), name
+
+
+def test_the_engine_imports_no_bridge_side_module() -> None:
+    forbidden = ("bridge.worker", "bridge.runtime", "bridge.globals", "bridge.cli", "bridge.client")
+    arrows = [(name, dep) for name, deps in _graph().items() if name.startswith("bridge.engine")
+              for dep in deps if dep.startswith(forbidden) or dep == "bridge"]
+    assert arrows == []

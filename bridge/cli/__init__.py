@@ -15,7 +15,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from bridge import __version__
+from bridge._version import __version__
 from bridge.errors import ConfigError
 
 # Subcommand modules, in the order their help lists them.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from bridge import __version__
+from bridge._version import __version__
 from bridge.engine.api.parsing import read_object, req_str
 from bridge.engine.api.state import api_state, call
 from bridge.engine.api.workflows import empty

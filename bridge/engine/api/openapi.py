@@ -13,7 +13,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from bridge import __version__
+from bridge._version import __version__
 
 _S = "#/components/schemas/"
 
