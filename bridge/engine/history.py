@@ -64,8 +64,8 @@ class HistoryCache:
     def render(self, tx: Any, workflow_id: str) -> str:
         """The workflow's ``history`` array as JSON text, read through the open ``tx``.
 
-        Reads only the events after those already rendered (``Tx.list_events_after`` where the
-        store has it). Events must come back with consecutive ``seq`` from 1; anything else (a
+        Reads only the events after those already rendered (``Tx.list_events_after``).
+        Events must come back with consecutive ``seq`` from 1; anything else (a
         gap, a history shorter than the one kept) renders the whole history afresh.
         """
         with self._lock:
@@ -108,8 +108,5 @@ class HistoryCache:
 
 
 def _events_after(tx: Any, workflow_id: str, seq: int) -> list[Row]:
-    after = getattr(tx, "list_events_after", None)
-    if after is not None:
-        rows: list[Row] = after(workflow_id, seq)
-        return rows
-    return [r for r in tx.list_events(workflow_id) if r["seq"] > seq]
+    rows: list[Row] = tx.list_events_after(workflow_id, seq)
+    return rows

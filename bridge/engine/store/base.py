@@ -205,6 +205,11 @@ class Tx(Protocol):
         """Every event of a workflow ordered by seq, in one query."""
         ...
 
+    def list_events_after(self, workflow_id: str, seq: int) -> list[Row]:
+        """The workflow's events with ``seq`` above ``seq``, ordered by seq (the history
+        cache's read)."""
+        ...
+
     # -- activities --------------------------------------------------------------------------
     def insert_activity(self, row: Mapping[str, Any]) -> int | None:
         """Insert an activity; return its new integer id, or None if (workflow_id, seq) exists.
