@@ -29,8 +29,9 @@ from bridge.engine.notify import Notifier, NullNotifier, deliver, shared_notices
 from bridge.engine.ops import activities, dispatch, namespaces, schedules, timers_signals, workers
 from bridge.engine.ops import workflows as wf_ops
 from bridge.engine.records import optional_json_text
+from bridge.engine.store import open_store
 from bridge.engine.store.base import Store
-from bridge.errors import ConfigError, StoreError
+from bridge.errors import StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -39,33 +40,6 @@ T = TypeVar("T")
 #: Attempts of a transaction that hits a retryable StoreError, and the first backoff.
 TX_ATTEMPTS = 5
 TX_BACKOFF_S = 0.01
-
-
-def store_from_url(backend_url: str, *, pool_size: int | None = None) -> Store:
-    """Build (not open) the store named by ``backend_url``.
-
-    ``sqlite:///relative.db``, ``sqlite:////abs/path.db`` and ``sqlite:///:memory:`` give the
-    SQLite store; ``postgres://`` and ``postgresql://`` URLs (libpq's form,
-    ``postgresql://user:pass@host:5432/db?sslmode=require``) the PostgreSQL store, with at most
-    ``pool_size`` pooled connections. Other schemes raise :class:`~bridge.errors.ConfigError`.
-    """
-    scheme, sep, rest = backend_url.partition("://")
-    if not sep:
-        raise ConfigError(f"backend URL needs a scheme such as sqlite:///path.db: {backend_url!r}")
-    if scheme == "sqlite":
-        from bridge.engine.store.sqlite import SQLiteStore
-
-        path = rest[1:] if rest.startswith("/") else rest
-        return SQLiteStore(path or ":memory:")
-    if scheme in ("postgres", "postgresql"):
-        try:
-            from bridge.engine.store.postgres import DEFAULT_POOL_SIZE, PostgresStore
-        except ImportError as exc:
-            raise ConfigError("the PostgreSQL backend needs psycopg 3: "
-                              "pip install 'assay-bridge[postgres]'") from exc
-
-        return PostgresStore(backend_url, pool_size=pool_size or DEFAULT_POOL_SIZE)
-    raise ConfigError(f"unsupported backend {scheme!r} (supported: sqlite, postgres)")
 
 
 #: Heartbeats of one worker closer together than this are written once (Engine.worker_heartbeat).
@@ -100,8 +74,8 @@ class Engine:
              settings: Settings | None = None, clock: Clock | None = None,
              pool_size: int | None = None) -> Engine:
         """Open the store named by ``backend_url`` (creating or migrating its schema) and wrap
-        it; ``pool_size`` bounds a PostgreSQL store's connections (see :func:`store_from_url`)."""
-        store = store_from_url(backend_url, pool_size=pool_size)
+        it; ``pool_size`` bounds a PostgreSQL store's connections (see :func:`bridge.engine.store.open_store`)."""
+        store = open_store(backend_url, pool_size=pool_size)
         store.open()
         return cls(store, notifier=notifier, settings=settings, clock=clock)
 

@@ -22,6 +22,7 @@ from bridge.engine.api.errors import EXCEPTION_HANDLERS
 from bridge.engine.api.notify import Hub
 from bridge.engine.api.routes import ROUTES
 from bridge.engine.api.state import ApiState
+from bridge.engine.store.base import CAP_INLINE_CALLS
 
 if TYPE_CHECKING:
     from bridge.engine.core import Engine
@@ -48,8 +49,6 @@ def create_app(
         max_body_bytes: request bodies above this get 413.
         engine_threads: how many core calls may run at once.
     """
-    from bridge.engine.store.sqlite import SQLiteStore
-
     state = ApiState(
         engine=engine,
         hub=hub,
@@ -57,7 +56,7 @@ def create_app(
         poll_wait_s=poll_wait_s,
         max_body_bytes=max_body_bytes,
         engine_threads=engine_threads,
-        inline_hot_calls=isinstance(engine.store, SQLiteStore),
+        inline_hot_calls=CAP_INLINE_CALLS in engine.store.capabilities,
     )
 
     @contextlib.asynccontextmanager

@@ -49,6 +49,9 @@ CAP_INSTANCE_LOCK = "instance_lock"
 #: Several engine instances may serve one database at once (claims lock rows, notices are
 #: shared through :meth:`Store.listen` / :meth:`Tx.publish`).
 CAP_SEVERAL_INSTANCES = "several_instances"
+#: Transactions are local and take microseconds: the HTTP layer may run hot core calls on its
+#: event loop instead of hopping to a thread (the SQLite store).
+CAP_INLINE_CALLS = "inline_calls"
 
 #: A notice kind :meth:`Store.listen` delivers when notices may have been missed (the listener
 #: reconnected): everyone waiting should look again.

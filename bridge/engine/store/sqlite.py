@@ -29,7 +29,7 @@ from contextlib import contextmanager, nullcontext
 from importlib import resources
 from typing import Any
 
-from bridge.engine.store.base import CAP_INSTANCE_LOCK
+from bridge.engine.store.base import CAP_INLINE_CALLS, CAP_INSTANCE_LOCK
 from bridge.engine.store.sqlite_tx import SQLiteTx
 from bridge.errors import StoreError, StoreUnavailableError
 
@@ -59,7 +59,7 @@ class SQLiteStore:
         synchronous: the ``PRAGMA synchronous`` level for file databases.
     """
 
-    capabilities: frozenset[str] = frozenset({CAP_INSTANCE_LOCK})
+    capabilities: frozenset[str] = frozenset({CAP_INSTANCE_LOCK, CAP_INLINE_CALLS})
 
     def __init__(self, path: str, *, busy_timeout_s: float = 5.0, synchronous: str = "NORMAL") -> None:
         self.path = path

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from bridge.engine.clock import FakeClock
-from bridge.engine.core import Engine, store_from_url
+from bridge.engine.core import Engine
+from bridge.engine.store import open_store
 from bridge.engine.notify import RecordingNotifier
 from bridge.errors import ConfigError, ConflictError, NotFoundError, StoreError
 
@@ -110,13 +111,13 @@ def test_retryable_store_errors_are_retried(tmp_path: Path) -> None:
 
 
 def test_backend_urls() -> None:
-    assert getattr(store_from_url("sqlite:///:memory:"), "path") == ":memory:"
-    assert getattr(store_from_url("sqlite:///rel.db"), "path") == "rel.db"
-    assert getattr(store_from_url("sqlite:////abs/x.db"), "path") == "/abs/x.db"
+    assert getattr(open_store("sqlite:///:memory:"), "path") == ":memory:"
+    assert getattr(open_store("sqlite:///rel.db"), "path") == "rel.db"
+    assert getattr(open_store("sqlite:////abs/x.db"), "path") == "/abs/x.db"
     with pytest.raises(ConfigError):
-        store_from_url("mysql://x")
+        open_store("mysql://x")
     with pytest.raises(ConfigError):
-        store_from_url("x.db")
+        open_store("x.db")
 
 
 def test_memory_engine_works(tmp_path: Path) -> None:

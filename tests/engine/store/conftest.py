@@ -10,13 +10,13 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from bridge.engine.core import store_from_url
+from bridge.engine.store import open_store
 from bridge.engine.store.base import Store
 
 
 def make_store(backend_url: str) -> Store:
     """A new, opened store on the database at ``backend_url``."""
-    store = store_from_url(backend_url, pool_size=4)
+    store = open_store(backend_url, pool_size=4)
     store.open()
     return store
 

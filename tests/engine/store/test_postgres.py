@@ -7,14 +7,14 @@ import threading
 import psycopg
 import pytest
 
-from bridge.engine.core import store_from_url
+from bridge.engine.store import open_store
 from bridge.engine.store.postgres import PostgresStore, migrations, translate_error
 from bridge.errors import StoreError, StoreUnavailableError
 
 
 def test_both_url_schemes_select_the_postgres_store() -> None:
     for url in ("postgres://u@h:5432/db", "postgresql://u@h/db?sslmode=require"):
-        store = store_from_url(url, pool_size=3)
+        store = open_store(url, pool_size=3)
         assert isinstance(store, PostgresStore) and store.pool_size == 3
 
 
