@@ -45,6 +45,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from bridge.engine.store.base import CAP_SEVERAL_INSTANCES, RESYNC
 from bridge.engine.store.postgres_tx import NOTIFY_CHANNEL, PostgresTx
+from bridge.engine.store.sql_tx import run_transaction
 from bridge.errors import StoreError, StoreUnavailableError
 
 logger = logging.getLogger(__name__)
@@ -71,6 +72,10 @@ DEFAULT_POOL_SIZE = 10
 LISTEN_RETRY_MIN_S = 0.2
 LISTEN_RETRY_MAX_S = 5.0
 LISTEN_TICK_S = 0.5
+
+
+def _in_transaction(conn: psycopg.Connection[DictRow]) -> bool:
+    return not conn.closed and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
 
 
 def translate_error(exc: BaseException) -> Exception:
@@ -224,25 +229,10 @@ class PostgresStore:
                          write: bool) -> Iterator[PostgresTx]:
         begin = ("BEGIN ISOLATION LEVEL READ COMMITTED" if write
                  else "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        try:
-            conn.execute(begin)
-        except psycopg.Error as exc:
-            raise translate_error(exc) from exc
-        try:
-            yield PostgresTx(conn, write=write, origin=self.origin)
-        except BaseException as exc:
-            try:
-                if not conn.closed:
-                    conn.execute("ROLLBACK")
-            except psycopg.Error:
-                logger.warning("rollback failed", exc_info=True)
-            if isinstance(exc, psycopg.Error):
-                raise translate_error(exc) from exc
-            raise
-        try:
-            conn.execute("COMMIT")
-        except psycopg.Error as exc:
-            raise translate_error(exc) from exc
+        with run_transaction(PostgresTx(conn, write=write, origin=self.origin), begin,
+                             db_errors=psycopg.Error, translate=translate_error,
+                             in_transaction=lambda: _in_transaction(conn)) as tx:
+            yield tx
 
     # -- notices from other instances --------------------------------------------------------
     def listen(self, callback: Callable[[str, dict[str, Any]], None]) -> None:

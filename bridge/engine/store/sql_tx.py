@@ -17,8 +17,10 @@ Every statement is written here with ``?`` placeholders. A dialect subclass
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar
 
 from bridge.engine.store.base import (
     ACTIVITY_COLUMNS,
@@ -32,6 +34,47 @@ from bridge.engine.store.base import (
 )
 
 _TERMINAL_SQL = "(" + ",".join(f"'{s}'" for s in TERMINAL_STATUSES) + ")"
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T", bound="SqlTx")
+
+
+@contextmanager
+def run_transaction(
+    tx: T,
+    begin: str,
+    *,
+    db_errors: type[BaseException] | tuple[type[BaseException], ...],
+    translate: Callable[[BaseException], Exception],
+    in_transaction: Callable[[], bool],
+) -> Iterator[T]:
+    """Begin, yield ``tx``, then commit; roll back when the block raises. A database error
+    (``db_errors``) leaves as ``translate(error)``, the store's own error."""
+    try:
+        tx.conn.execute(begin)
+    except db_errors as exc:
+        raise translate(exc) from exc
+    try:
+        yield tx
+    except BaseException as exc:
+        if in_transaction():
+            try:
+                tx.conn.execute("ROLLBACK")
+            except db_errors:
+                logger.warning("rollback failed", exc_info=True)
+        if isinstance(exc, db_errors):
+            raise translate(exc) from exc
+        raise
+    try:
+        tx.conn.execute("COMMIT")
+    except db_errors as exc:
+        if in_transaction():
+            try:
+                tx.conn.execute("ROLLBACK")
+            except db_errors:
+                logger.warning("rollback failed", exc_info=True)
+        raise translate(exc) from exc
 
 
 def _float(value: Any) -> float | None:

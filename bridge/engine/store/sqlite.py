@@ -30,6 +30,7 @@ from importlib import resources
 from typing import Any
 
 from bridge.engine.store.base import CAP_INLINE_CALLS, CAP_INSTANCE_LOCK
+from bridge.engine.store.sql_tx import run_transaction
 from bridge.engine.store.sqlite_tx import SQLiteTx
 from bridge.errors import StoreError, StoreUnavailableError
 
@@ -41,7 +42,7 @@ _UNAVAILABLE = {"SQLITE_FULL", "SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_IOE
 _RETRYABLE = {"SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_BUSY_SNAPSHOT"}
 
 
-def translate_error(exc: sqlite3.Error) -> Exception:
+def translate_error(exc: BaseException) -> Exception:
     """Map a sqlite3 error to StoreError / StoreUnavailableError (the one translation point)."""
     name = getattr(exc, "sqlite_errorname", "") or ""
     if name in _UNAVAILABLE or name.startswith("SQLITE_READONLY") or name.startswith("SQLITE_IOERR"):
@@ -169,29 +170,14 @@ class SQLiteStore:
         with self._guard():
             try:
                 conn = self._connection()
-                if conn.in_transaction:
-                    raise StoreError("nested transactions are not supported")
-                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             except sqlite3.Error as exc:
                 raise translate_error(exc) from exc
-            try:
-                yield SQLiteTx(conn)
-            except BaseException as exc:
-                if conn.in_transaction:
-                    try:
-                        conn.execute("ROLLBACK")
-                    except sqlite3.Error:
-                        logger.warning("rollback failed", exc_info=True)
-                if isinstance(exc, sqlite3.Error):
-                    raise translate_error(exc) from exc
-                raise
-            else:
-                try:
-                    conn.execute("COMMIT")
-                except sqlite3.Error as exc:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise translate_error(exc) from exc
+            if conn.in_transaction:
+                raise StoreError("nested transactions are not supported")
+            with run_transaction(SQLiteTx(conn), "BEGIN IMMEDIATE" if write else "BEGIN",
+                                 db_errors=sqlite3.Error, translate=translate_error,
+                                 in_transaction=lambda: conn.in_transaction) as tx:
+                yield tx
 
     def listen(self, callback: Callable[[str, dict[str, Any]], None]) -> None:
         """Nothing to hear: a SQLite database is served by one instance (see the lock below)."""
