@@ -33,6 +33,7 @@ from bridge.errors import (
     NotFoundError,
     WorkflowFailedError,
 )
+from bridge.wire import DEFAULT_NAMESPACE
 
 DEFAULT_ENGINE_URL = "http://localhost:8080"
 
@@ -53,7 +54,7 @@ def engine_options() -> argparse.ArgumentParser:
     g.add_argument("--url", metavar="URL",
                    help=f"engine base URL (env ASSAY_ENGINE_URL, default {DEFAULT_ENGINE_URL})")
     g.add_argument("--token", metavar="KEY", help="API key (env ASSAY_TOKEN)")
-    g.add_argument("--namespace", default="main", help="namespace (default main)")
+    g.add_argument("--namespace", default=DEFAULT_NAMESPACE, help="namespace (default main)")
     g.add_argument("--json", action="store_true", help="print JSON instead of a table")
     return p
 

@@ -21,22 +21,20 @@ from urllib.parse import quote
 import requests
 
 from bridge.errors import (
-    AuthError,
     ConflictError,
     EngineResponseError,
     EngineUnavailableError,
     InvalidRequestError,
     NotFoundError,
-    StoreUnavailableError,
     WorkflowAlreadyExistsError,
     WorkflowFailedError,
     WorkflowNotFoundError,
 )
+from bridge.wire import DEFAULT_NAMESPACE, TERMINAL_STATUSES, error_for_status
 
 #: A list of records as the engine sends them.
 Records: TypeAlias = "list[dict[str, Any]]"
 
-TERMINAL_STATUSES = frozenset({"COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"})
 
 #: The longest single ``/wait`` request; longer waits are made of several.
 _WAIT_SLICE_S = 60.0
@@ -74,7 +72,7 @@ class Client:
     """
 
     def __init__(self, url: str = "http://127.0.0.1:8080", *, token: str | None = None,
-                 namespace: str = "main", timeout: float = 30.0) -> None:
+                 namespace: str = DEFAULT_NAMESPACE, timeout: float = 30.0) -> None:
         self.url = url.rstrip("/")
         self.namespace = namespace
         self.timeout = timeout
@@ -311,11 +309,11 @@ class Client:
             except ValueError as exc:  # not an engine answering (a proxy's page, ...)
                 raise EngineResponseError(resp.status_code, resp.text) from exc
         message = _error_text(resp)
-        errors: dict[int, type[Exception]] = {
-            400: InvalidRequestError, 422: InvalidRequestError, 401: AuthError, 403: AuthError,
-            404: missing, 409: conflict, 503: StoreUnavailableError,
-        }
-        error_type = errors.get(resp.status_code)
+        error_type: type[Exception] | None = error_for_status(resp.status_code)
+        if error_type is NotFoundError:
+            error_type = missing
+        elif error_type is ConflictError:
+            error_type = conflict
         if error_type is None:
             raise EngineResponseError(resp.status_code, resp.text)
         raise error_type(message)

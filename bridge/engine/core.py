@@ -32,6 +32,7 @@ from bridge.engine.records import optional_json_text
 from bridge.engine.store import open_store
 from bridge.engine.store.base import Store
 from bridge.errors import StoreError
+from bridge.wire import DEFAULT_NAMESPACE
 
 logger = logging.getLogger(__name__)
 
@@ -114,18 +115,18 @@ class Engine:
 
     # -- workflows ---------------------------------------------------------------------------
     def start_workflow(self, *, workflow_type: str, workflow_id: str, input: Any = None,
-                       task_queue: str = "default", namespace: str | None = "main"
+                       task_queue: str = "default", namespace: str | None = DEFAULT_NAMESPACE
                        ) -> dict[str, Any]:
         """Start a workflow: ``{workflow_id, run_id, status: "PENDING"}``; 409 if the id exists."""
         return self._run(wf_ops.start_workflow, workflow_type=workflow_type,
                          workflow_id=workflow_id, input_text=optional_json_text(input),
-                         task_queue=task_queue, namespace=namespace or "main")
+                         task_queue=task_queue, namespace=namespace or DEFAULT_NAMESPACE)
 
     def get_workflow(self, workflow_id: str) -> dict[str, Any]:
         """One WorkflowRecord; :class:`~bridge.errors.WorkflowNotFoundError` if unknown."""
         return self._read(wf_ops.get_workflow, workflow_id)
 
-    def list_workflows(self, *, namespace: str = "main", status: str | None = None,
+    def list_workflows(self, *, namespace: str = DEFAULT_NAMESPACE, status: str | None = None,
                        workflow_type: str | None = None, limit: int = 50, offset: int = 0
                        ) -> list[dict[str, Any]]:
         """WorkflowRecords of a namespace, newest first."""
@@ -213,7 +214,7 @@ class Engine:
         self._run(activities.heartbeat_activity, activity_id, details)
 
     # -- workers and queues ------------------------------------------------------------------
-    def register_worker(self, *, identity: str, queue: str, namespace: str = "main",
+    def register_worker(self, *, identity: str, queue: str, namespace: str = DEFAULT_NAMESPACE,
                         workflows: list[str] | None = None, activities: list[str] | None = None,
                         max_concurrent_workflows: int = 10,
                         max_concurrent_activities: int = 10) -> str:
@@ -239,40 +240,40 @@ class Engine:
             self._beats.clear()
         self._beats[worker_id] = now
 
-    def list_workers(self, *, namespace: str = "main") -> list[dict[str, Any]]:
+    def list_workers(self, *, namespace: str = DEFAULT_NAMESPACE) -> list[dict[str, Any]]:
         """WorkflowWorkers of a namespace."""
         return self._read(workers.list_workers, namespace)
 
-    def list_queues(self, *, namespace: str = "main") -> list[dict[str, Any]]:
+    def list_queues(self, *, namespace: str = DEFAULT_NAMESPACE) -> list[dict[str, Any]]:
         """Queue statistics of a namespace."""
         return self._read(workers.list_queues, namespace)
 
     # -- schedules ---------------------------------------------------------------------------
     def create_schedule(self, *, name: str, workflow_type: str, cron_expr: str,
-                        namespace: str = "main", input: Any = None, task_queue: str = "default",
+                        namespace: str = DEFAULT_NAMESPACE, input: Any = None, task_queue: str = "default",
                         overlap_policy: str = "skip") -> dict[str, Any]:
         """Create a cron schedule (400 for a bad expression, 409 for a duplicate)."""
         return self._run(schedules.create_schedule, name=name, workflow_type=workflow_type,
                          cron_expr=cron_expr, namespace=namespace, input=input,
                          task_queue=task_queue, overlap_policy=overlap_policy)
 
-    def list_schedules(self, *, namespace: str = "main") -> list[dict[str, Any]]:
+    def list_schedules(self, *, namespace: str = DEFAULT_NAMESPACE) -> list[dict[str, Any]]:
         """Schedules of a namespace by name."""
         return self._read(schedules.list_schedules, namespace)
 
-    def get_schedule(self, name: str, *, namespace: str = "main") -> dict[str, Any]:
+    def get_schedule(self, name: str, *, namespace: str = DEFAULT_NAMESPACE) -> dict[str, Any]:
         """One schedule; 404 if unknown."""
         return self._read(schedules.get_schedule, name, namespace)
 
-    def delete_schedule(self, name: str, *, namespace: str = "main") -> None:
+    def delete_schedule(self, name: str, *, namespace: str = DEFAULT_NAMESPACE) -> None:
         """Delete a schedule; 404 if unknown."""
         self._run(schedules.delete_schedule, name, namespace)
 
-    def pause_schedule(self, name: str, *, namespace: str = "main") -> dict[str, Any]:
+    def pause_schedule(self, name: str, *, namespace: str = DEFAULT_NAMESPACE) -> dict[str, Any]:
         """Pause a schedule; the updated schedule."""
         return self._run(schedules.pause_schedule, name, namespace)
 
-    def resume_schedule(self, name: str, *, namespace: str = "main") -> dict[str, Any]:
+    def resume_schedule(self, name: str, *, namespace: str = DEFAULT_NAMESPACE) -> dict[str, Any]:
         """Resume a schedule from its next matching time; the updated schedule."""
         return self._run(schedules.resume_schedule, name, namespace)
 

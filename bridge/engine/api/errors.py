@@ -17,32 +17,13 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from bridge.errors import (
-    AuthError,
-    ConflictError,
-    EngineError,
-    InvalidRequestError,
-    LeaseLostError,
-    NotFoundError,
-    StoreError,
-    StoreUnavailableError,
-    WorkflowAlreadyExistsError,
-    WorkflowNotFoundError,
-)
+from bridge.errors import EngineError, InvalidRequestError, StoreError
+from bridge.wire import ERROR_STATUS
 
 logger = logging.getLogger(__name__)
 
-#: EngineError subclass -> HTTP status. Most specific classes first.
-ENGINE_ERROR_STATUS: tuple[tuple[type[EngineError], int], ...] = (
-    (WorkflowNotFoundError, 404),
-    (NotFoundError, 404),
-    (WorkflowAlreadyExistsError, 409),
-    (LeaseLostError, 409),
-    (ConflictError, 409),
-    (AuthError, 401),
-    (StoreUnavailableError, 503),
-    (InvalidRequestError, 400),
-)
+#: EngineError subclass -> HTTP status (the wire vocabulary's table).
+ENGINE_ERROR_STATUS = ERROR_STATUS
 
 
 class BadRequestError(HTTPException):

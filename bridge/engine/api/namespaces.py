@@ -9,6 +9,7 @@ from bridge._version import __version__
 from bridge.engine.api.parsing import read_object, req_str
 from bridge.engine.api.state import api_state, call
 from bridge.engine.api.workflows import empty
+from bridge.wire import DEFAULT_NAMESPACE
 
 #: The assay engine version whose wire protocol this engine speaks.
 ASSAY_COMPAT_VERSION = "0.11.2"
@@ -44,7 +45,7 @@ async def delete_namespace(request: Request) -> Response:
 async def list_queues(request: Request) -> Response:
     """GET /api/v1/queues?namespace=main -> 200 ``[QueueStats]``."""
     engine = api_state(request).engine
-    namespace = request.query_params.get("namespace") or "main"
+    namespace = request.query_params.get("namespace") or DEFAULT_NAMESPACE
     return JSONResponse(await call(request, engine.list_queues, namespace=namespace))
 
 

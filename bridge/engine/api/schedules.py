@@ -8,10 +8,11 @@ from starlette.responses import JSONResponse, Response
 from bridge.engine.api.parsing import opt_any, opt_str, read_object, req_str
 from bridge.engine.api.state import api_state, call
 from bridge.engine.api.workflows import empty
+from bridge.wire import DEFAULT_NAMESPACE
 
 
 def _namespace(request: Request) -> str:
-    return request.query_params.get("namespace") or "main"
+    return request.query_params.get("namespace") or DEFAULT_NAMESPACE
 
 
 async def create_schedule(request: Request) -> Response:
@@ -27,7 +28,7 @@ async def create_schedule(request: Request) -> Response:
         name=req_str(body, "name"),
         workflow_type=req_str(body, "workflow_type"),
         cron_expr=req_str(body, "cron_expr"),
-        namespace=opt_str(body, "namespace", "main"),
+        namespace=opt_str(body, "namespace", DEFAULT_NAMESPACE),
         input=opt_any(body, "input"),
         task_queue=opt_str(body, "task_queue", "default"),
         overlap_policy=opt_str(body, "overlap_policy", "skip"),

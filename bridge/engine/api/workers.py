@@ -8,6 +8,7 @@ from starlette.responses import JSONResponse, Response
 from bridge.engine.api.parsing import opt_int, opt_str, opt_str_list, read_object, req_str
 from bridge.engine.api.state import api_state, call, call_hot
 from bridge.engine.api.workflows import empty
+from bridge.wire import DEFAULT_NAMESPACE
 
 
 async def register_worker(request: Request) -> Response:
@@ -21,7 +22,7 @@ async def register_worker(request: Request) -> Response:
         engine.register_worker,
         identity=req_str(body, "identity"),
         queue=req_str(body, "queue"),
-        namespace=opt_str(body, "namespace", "main"),
+        namespace=opt_str(body, "namespace", DEFAULT_NAMESPACE),
         workflows=opt_str_list(body, "workflows"),
         activities=opt_str_list(body, "activities"),
         max_concurrent_workflows=10 if max_wf is None else max_wf,
@@ -41,5 +42,5 @@ async def worker_heartbeat(request: Request) -> Response:
 async def list_workers(request: Request) -> Response:
     """GET /api/v1/workers?namespace=main -> 200 ``[WorkflowWorker]``."""
     engine = api_state(request).engine
-    namespace = request.query_params.get("namespace") or "main"
+    namespace = request.query_params.get("namespace") or DEFAULT_NAMESPACE
     return JSONResponse(await call(request, engine.list_workers, namespace=namespace))

@@ -22,12 +22,10 @@ from bridge.engine.api.parsing import (
     req_str,
 )
 from bridge.engine.api.state import api_state, call, call_hot
+from bridge.wire import DEFAULT_NAMESPACE, TERMINAL_STATUSES, WORKFLOW_STATUSES
 
 #: Statuses the list filter understands; anything else is ignored, as in assay (engine-api §1.2).
-STATUSES = frozenset(
-    {"PENDING", "RUNNING", "WAITING", "COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"}
-)
-TERMINAL = frozenset({"COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"})
+STATUSES = WORKFLOW_STATUSES
 
 #: The longest a ``/wait`` call may hold the request.
 MAX_WAIT_S = 300.0
@@ -53,7 +51,7 @@ async def start_workflow(request: Request) -> Response:
         workflow_id=req_str(body, "workflow_id"),
         input=opt_any(body, "input"),
         task_queue=opt_str(body, "task_queue", "default"),
-        namespace=opt_str(body, "namespace", "main", nullable=True),
+        namespace=opt_str(body, "namespace", DEFAULT_NAMESPACE, nullable=True),
     )
     return JSONResponse(result, status_code=201)
 
@@ -66,7 +64,7 @@ async def list_workflows(request: Request) -> Response:
     records = await call(
         request,
         engine.list_workflows,
-        namespace=q.get("namespace") or "main",
+        namespace=q.get("namespace") or DEFAULT_NAMESPACE,
         status=status if status in STATUSES else None,
         workflow_type=q.get("type") or None,
         limit=query_int(request, "limit", 50),
@@ -160,6 +158,6 @@ async def wait_workflow(request: Request) -> Response:
         while True:
             record = await call_hot(request, state.engine.get_workflow, workflow_id)
             remaining = deadline - loop.time()
-            if record.get("status") in TERMINAL or remaining <= 0 or state.hub.closing:
+            if record.get("status") in TERMINAL_STATUSES or remaining <= 0 or state.hub.closing:
                 return JSONResponse(record)
             await sub.wait(remaining)

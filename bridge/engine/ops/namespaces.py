@@ -13,6 +13,7 @@ from typing import Any
 
 from bridge.engine.context import Op
 from bridge.errors import ConflictError, NotFoundError
+from bridge.wire import DEFAULT_NAMESPACE
 
 KEY_PREFIX = "assay_"
 
@@ -38,7 +39,7 @@ def namespace_stats(op: Op, name: str) -> dict[str, Any]:
 
 def delete_namespace(op: Op, name: str) -> None:
     """Delete the namespace row only; 404 for ``main`` and for an unknown name (as in assay)."""
-    if name == "main":
+    if name == DEFAULT_NAMESPACE:
         raise NotFoundError("not found: cannot delete the 'main' namespace")
     if not op.tx.delete_namespace(name):
         raise NotFoundError(f"not found: namespace {name}")

@@ -39,10 +39,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
+from bridge import wire
+
 Row = dict[str, Any]
 
-#: Workflow statuses that are final (engine-api §2.1).
-TERMINAL_STATUSES: tuple[str, ...] = ("COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT")
+#: Workflow statuses that are final (engine-api §2.1), in a fixed order for SQL.
+TERMINAL_STATUSES: tuple[str, ...] = tuple(sorted(wire.TERMINAL_STATUSES))
 
 #: Capabilities a store may declare in ``Store.capabilities``; tests skip only by capability.
 CAP_INSTANCE_LOCK = "instance_lock"

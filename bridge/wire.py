@@ -1,0 +1,54 @@
+"""The wire vocabulary the engine and its clients share, spelled once.
+
+Statuses, the terminal set, the default namespace and queue, and the HTTP status of each
+engine error (engine-api §0-§2). The engine's error responses use :data:`ERROR_STATUS`; the
+client's inverse table is derived from it (:func:`error_for_status`).
+"""
+
+from __future__ import annotations
+
+from bridge.errors import (
+    AuthError,
+    ConflictError,
+    EngineError,
+    InvalidRequestError,
+    LeaseLostError,
+    NotFoundError,
+    StoreUnavailableError,
+    WorkflowAlreadyExistsError,
+    WorkflowNotFoundError,
+)
+
+#: Every workflow status (engine-api §2.1).
+WORKFLOW_STATUSES = frozenset(
+    {"PENDING", "RUNNING", "WAITING", "COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"})
+#: Workflow statuses that are final.
+TERMINAL_STATUSES = frozenset({"COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"})
+#: The namespace of a request that names none.
+DEFAULT_NAMESPACE = "main"
+#: The task queue of a workflow or schedule that names none (workflow.lua's default too).
+DEFAULT_QUEUE = "default"
+
+#: Engine error class -> HTTP status. Most specific classes first.
+ERROR_STATUS: tuple[tuple[type[EngineError], int], ...] = (
+    (WorkflowNotFoundError, 404),
+    (NotFoundError, 404),
+    (WorkflowAlreadyExistsError, 409),
+    (LeaseLostError, 409),
+    (ConflictError, 409),
+    (AuthError, 401),
+    (StoreUnavailableError, 503),
+    (InvalidRequestError, 400),
+)
+
+# Statuses assay's engine also answers with (its extractors' 422, a proxy's 403).
+_ALSO = {422: InvalidRequestError, 403: AuthError}
+
+
+def error_for_status(status: int) -> type[EngineError] | None:
+    """The most general engine error answered with ``status`` (None for other statuses)."""
+    classes = [cls for cls, s in ERROR_STATUS if s == status]
+    for cls in classes:
+        if all(issubclass(other, cls) for other in classes):
+            return cls
+    return _ALSO.get(status)
