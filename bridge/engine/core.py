@@ -1,7 +1,7 @@
 """The engine core: every engine operation as one synchronous method of :class:`Engine`.
 
 Plain Python, no HTTP and no SQL. Each public method is one store transaction: it builds an
-:class:`~bridge.engine.context.Op` (transaction, ``now`` from the injected clock, settings),
+:class:`~bridge.engine.op.Op` (transaction, ``now`` from the injected clock, settings),
 calls one step in :mod:`bridge.engine.ops`, commits, and only then delivers the collected
 notifications. A transaction that fails with a retryable :class:`~bridge.errors.StoreError`
 (lock contention) is retried a few times with a short backoff.
@@ -23,10 +23,19 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from bridge.engine.clock import Clock, SystemClock
-from bridge.engine.context import Op, Settings
+from bridge.engine.op import Op
+from bridge.engine.settings import Settings
 from bridge.engine.history import HistoryCache
 from bridge.engine.notify import Notifier, NullNotifier, deliver, shared_notices
-from bridge.engine.ops import activities, dispatch, namespaces, schedules, timers_signals, workers
+from bridge.engine.ops import (
+    activities,
+    api_keys,
+    dispatch,
+    namespaces,
+    schedules,
+    timers_signals,
+    workers,
+)
 from bridge.engine.ops import workflows as wf_ops
 from bridge.engine.records import optional_json_text
 from bridge.engine.store import open_store
@@ -296,15 +305,15 @@ class Engine:
 
     def create_api_key(self, label: str | None = None) -> str:
         """Generate and store a new API key; the key is returned once and never stored."""
-        return self._run(namespaces.create_api_key, label)
+        return self._run(api_keys.create_api_key, label)
 
     def list_api_keys(self) -> list[dict[str, Any]]:
         """``[{prefix, label, created_at}]`` of the stored keys."""
-        return self._read(namespaces.list_api_keys)
+        return self._read(api_keys.list_api_keys)
 
     def verify_api_key(self, key: str) -> bool:
         """True if ``key`` is a valid API key."""
-        return self._read(namespaces.verify_api_key, key)
+        return self._read(api_keys.verify_api_key, key)
 
     # -- background work ---------------------------------------------------------------------
     def run_due(self, now: float | None = None) -> float | None:

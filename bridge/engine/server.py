@@ -222,7 +222,7 @@ def open_engine(settings: ServerSettings, hub: Hub) -> Engine:
         ConfigError: the backend URL is not supported.
         StoreError: the database cannot be opened.
     """
-    from bridge.engine.context import Settings
+    from bridge.engine.settings import Settings
     from bridge.engine.core import Engine
 
     return Engine.open(

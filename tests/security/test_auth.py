@@ -13,7 +13,7 @@ import requests
 
 from bridge.engine.api import auth
 from bridge.engine.api.routes import ROUTES
-from bridge.engine.ops import namespaces
+from bridge.engine.ops import api_keys
 from bridge.testing import EngineServer
 
 
@@ -79,7 +79,7 @@ def test_keys_are_stored_hashed_and_compared_in_constant_time(
     assert key not in flat and key[len("assay_"):] not in flat
     assert hashlib.sha256(key.encode()).hexdigest() in flat
     # the comparison of the digest with the stored hashes is hmac.compare_digest
-    assert "hmac.compare_digest" in inspect.getsource(namespaces.verify_api_key)
+    assert "hmac.compare_digest" in inspect.getsource(api_keys.verify_api_key)
 
 
 def test_tokens_never_reach_the_log(engine: tuple[EngineServer, str]) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bridge.engine.context import Op, is_terminal
+from bridge.engine.op import Op, is_terminal
 from bridge.engine.ops.workflows import require_workflow
 from bridge.engine.records import activity_record, optional_json_text, parse_json_text
 from bridge.engine.store.base import Row

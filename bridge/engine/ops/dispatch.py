@@ -25,7 +25,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from bridge.engine.context import Op, is_terminal
+from bridge.engine.op import Op, is_terminal
 from bridge.engine.history import HistoryCache, encode
 from bridge.engine.ops import activities, timers_signals, workflows
 from bridge.engine.records import history_entry, parse_json_text, to_json_text

@@ -19,7 +19,7 @@ from typing import Any
 
 from croniter import croniter
 
-from bridge.engine.context import Op, is_terminal
+from bridge.engine.op import Op, is_terminal
 from bridge.engine.ops import workflows
 from bridge.engine.records import optional_json_text, schedule_record
 from bridge.engine.store.base import Row

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bridge.engine.context import Op, is_terminal
+from bridge.engine.op import Op, is_terminal
 from bridge.engine.ops.workflows import require_workflow
 from bridge.engine.records import optional_json_text
 from bridge.engine.store.base import Row

@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from bridge.engine.context import Op
+from bridge.engine.op import Op
 from bridge.engine.records import optional_json_text, worker_record
 
 #: assay's health monitor removes workers silent this long (engine-api §3.12).

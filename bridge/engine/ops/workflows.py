@@ -1,6 +1,6 @@
 """Workflow lifecycle: start, read, cancel, terminate, continue-as-new, and how a run finishes.
 
-Every function takes an open :class:`~bridge.engine.context.Op`. Where assay v0.11.2 has a bug
+Every function takes an open :class:`~bridge.engine.op.Op`. Where assay v0.11.2 has a bug
 (engine-api §6) the correct behaviour of compat-policy.md is implemented and the docstring says so.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bridge.engine.context import Op, is_terminal
+from bridge.engine.op import Op, is_terminal
 from bridge.engine.records import event_record, parse_json_text, workflow_record
 from bridge.engine.store.base import Row
 from bridge.errors import ConflictError, WorkflowAlreadyExistsError, WorkflowNotFoundError

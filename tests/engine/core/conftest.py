@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from bridge.engine.clock import FakeClock
-from bridge.engine.context import Settings
+from bridge.engine.settings import Settings
 from bridge.engine.core import Engine
 from bridge.engine.notify import RecordingNotifier
 

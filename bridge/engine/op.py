@@ -1,5 +1,5 @@
-"""The per-operation context every engine step receives: the open transaction, ``now``, the
-settings and the notifications to send after commit."""
+"""The per-operation context every engine step receives (:class:`Op`): the open transaction,
+``now``, the settings and the notifications to send after commit."""
 
 from __future__ import annotations
 
@@ -8,26 +8,10 @@ from typing import Any
 
 from bridge.engine.notify import DASHBOARD_NAMES
 from bridge.engine.records import parse_json_text, to_json_text
+from bridge.engine.settings import Settings
 from bridge.engine.store.base import TERMINAL_STATUSES, Row, Tx
 
 _ABSENT: Any = object()
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Tunables of the engine core.
-
-    Attributes:
-        dispatch_timeout_s: the workflow-task lease (``ASSAY_WF_DISPATCH_TIMEOUT_SECS``).
-        worker_dead_after_s: a worker silent this long is dead; its activities are retried.
-            The unchanged Lua worker sends no heartbeat while it runs an activity, so this must
-            outlast a long activity: the default matches the 300 s start-to-close default.
-        batch_limit: how many due items of one kind a single ``run_due`` call handles.
-    """
-
-    dispatch_timeout_s: float = 30.0
-    worker_dead_after_s: float = 300.0
-    batch_limit: int = 500
 
 
 @dataclass
