@@ -28,8 +28,9 @@ class LocalServer:
     release: threading.Event = field(default_factory=threading.Event)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: Any
+class QuietHandler(BaseHTTPRequestHandler):
+    """An HTTP/1.1 keep-alive handler that logs nothing and sends without Nagle's delay."""
+
     protocol_version = "HTTP/1.1"
 
     def setup(self) -> None:
@@ -39,6 +40,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base class name
         pass
+
+
+class _Handler(QuietHandler):
+    server: Any
 
     def _handle(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)

@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from bridge.runtime.runtime import Runtime
 from bridge.testing import EngineServer
 from tests.e2e.workers import ChildProcess
 from tests.faults.kit import post_until_accepted
+from tests.helpers import QuietHandler
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -91,17 +92,7 @@ def expected(n: int) -> dict[str, Any]:
     return {"body": calc("body"), "side": calc("side"), "act": 2 * n}
 
 
-class _Echo(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def setup(self) -> None:
-        super().setup()
-        # head and body are two writes: without this, Nagle + delayed ACK add 40 ms a request
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base class name
-        pass
-
+class _Echo(QuietHandler):
     def do_POST(self) -> None:  # noqa: N802 - http.server's name
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         self.send_response(200)

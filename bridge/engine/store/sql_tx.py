@@ -58,23 +58,24 @@ def run_transaction(
     try:
         yield tx
     except BaseException as exc:
-        if in_transaction():
-            try:
-                tx.conn.execute("ROLLBACK")
-            except db_errors:
-                logger.warning("rollback failed", exc_info=True)
+        _rollback(tx, in_transaction, db_errors)
         if isinstance(exc, db_errors):
             raise translate(exc) from exc
         raise
     try:
         tx.conn.execute("COMMIT")
     except db_errors as exc:
-        if in_transaction():
-            try:
-                tx.conn.execute("ROLLBACK")
-            except db_errors:
-                logger.warning("rollback failed", exc_info=True)
+        _rollback(tx, in_transaction, db_errors)
         raise translate(exc) from exc
+
+
+def _rollback(tx: SqlTx, in_transaction: Callable[[], bool],
+              db_errors: type[BaseException] | tuple[type[BaseException], ...]) -> None:
+    if in_transaction():
+        try:
+            tx.conn.execute("ROLLBACK")
+        except db_errors:
+            logger.warning("rollback failed", exc_info=True)
 
 
 def _float(value: Any) -> float | None:
