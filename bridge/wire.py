@@ -7,6 +7,8 @@ client's inverse table is derived from it (:func:`error_for_status`).
 
 from __future__ import annotations
 
+from typing import Literal
+
 from bridge.errors import (
     AuthError,
     ConflictError,
@@ -28,6 +30,12 @@ TERMINAL_STATUSES = frozenset({"COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"})
 DEFAULT_NAMESPACE = "main"
 #: The task queue of a workflow or schedule that names none (workflow.lua's default too).
 DEFAULT_QUEUE = "default"
+
+#: What the engine core announces after a commit (bridge/engine/notify.py says what each carries).
+NoticeKind = Literal["workflow_task", "activity_task", "deadline", "event", "workflow_terminal"]
+#: The notices other engine instances on one database need (they wake held polls and waits).
+SHARED_NOTICE_KINDS: frozenset[NoticeKind] = frozenset(
+    {"workflow_task", "activity_task", "workflow_terminal"})
 
 #: Engine error class -> HTTP status. Most specific classes first.
 ERROR_STATUS: tuple[tuple[type[EngineError], int], ...] = (

@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from typing import Any, Protocol
+from bridge.wire import NoticeKind
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ logger = logging.getLogger(__name__)
 class Notifier(Protocol):
     """Receives engine notifications after commit. Must be cheap and thread-safe."""
 
-    def notify(self, kind: str, data: dict[str, Any]) -> None:
+    def notify(self, kind: NoticeKind, data: dict[str, Any]) -> None:
         """Handle one notification; must not raise."""
         ...
 
@@ -43,7 +44,7 @@ class Notifier(Protocol):
 class NullNotifier:
     """A notifier that drops everything (the default)."""
 
-    def notify(self, kind: str, data: dict[str, Any]) -> None:
+    def notify(self, kind: NoticeKind, data: dict[str, Any]) -> None:
         """Drop the notification."""
 
 
@@ -51,9 +52,9 @@ class RecordingNotifier:
     """A notifier that keeps every notification in ``.sent`` (for tests)."""
 
     def __init__(self) -> None:
-        self.sent: list[tuple[str, dict[str, Any]]] = []
+        self.sent: list[tuple[NoticeKind, dict[str, Any]]] = []
 
-    def notify(self, kind: str, data: dict[str, Any]) -> None:
+    def notify(self, kind: NoticeKind, data: dict[str, Any]) -> None:
         """Record the notification."""
         self.sent.append((kind, data))
 
@@ -75,7 +76,7 @@ DASHBOARD_NAMES: dict[str, str] = {
 }
 
 
-def deliver(notifier: Notifier, pending: list[tuple[str, dict[str, Any]]]) -> None:
+def deliver(notifier: Notifier, pending: Sequence[tuple[NoticeKind, dict[str, Any]]]) -> None:
     """Send collected notifications; a failing notifier is logged, never propagated."""
     for kind, data in pending:
         try:
@@ -85,18 +86,18 @@ def deliver(notifier: Notifier, pending: list[tuple[str, dict[str, Any]]]) -> No
 
 
 #: Notification kinds other engine instances on the same database need (to wake their polls).
-SHARED_KINDS: dict[str, tuple[str, ...]] = {
+SHARED_KINDS: dict[NoticeKind, tuple[str, ...]] = {
     "workflow_task": ("queue",),
     "activity_task": ("queue",),
     "workflow_terminal": ("workflow_id", "status"),
 }
 
 
-def shared_notices(pending: Sequence[tuple[str, dict[str, Any]]]
-                   ) -> list[tuple[str, dict[str, Any]]]:
+def shared_notices(pending: Sequence[tuple[NoticeKind, dict[str, Any]]]
+                   ) -> list[tuple[NoticeKind, dict[str, Any]]]:
     """The notices of ``pending`` worth sending to other instances: the wake-up kinds, reduced
     to the fields a waiter keys on, without duplicates, in order."""
-    out: list[tuple[str, dict[str, Any]]] = []
+    out: list[tuple[NoticeKind, dict[str, Any]]] = []
     seen: set[tuple[str, tuple[Any, ...]]] = set()
     for kind, data in pending:
         fields = SHARED_KINDS.get(kind)

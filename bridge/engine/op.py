@@ -10,6 +10,7 @@ from bridge.engine.notify import DASHBOARD_NAMES
 from bridge.engine.records import parse_json_text, to_json_text
 from bridge.engine.settings import Settings
 from bridge.engine.store.base import TERMINAL_STATUSES, Row, Tx
+from bridge.wire import NoticeKind
 
 _ABSENT: Any = object()
 
@@ -21,9 +22,9 @@ class Op:
     tx: Tx
     now: float
     settings: Settings
-    outbox: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    outbox: list[tuple[NoticeKind, dict[str, Any]]] = field(default_factory=list)
 
-    def notify(self, kind: str, data: dict[str, Any]) -> None:
+    def notify(self, kind: NoticeKind, data: dict[str, Any]) -> None:
         """Queue a notification for delivery after commit."""
         self.outbox.append((kind, data))
 

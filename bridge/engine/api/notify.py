@@ -27,6 +27,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterator
 from typing import Any
+from bridge.wire import SHARED_NOTICE_KINDS, NoticeKind
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ class Hub:
 
     # -- Notifier protocol (any thread) -------------------------------------------------
 
-    def notify(self, kind: str, data: dict[str, Any]) -> None:
+    def notify(self, kind: NoticeKind, data: dict[str, Any]) -> None:
         """Deliver one notice from the core. Safe to call from any thread; never raises."""
         if kind == "deadline":
             callback = self._on_deadline
@@ -109,8 +110,9 @@ class Hub:
             except RuntimeError:  # the loop has closed: the server is stopping
                 pass
             return
-        if kind in ("workflow_task", "activity_task", "workflow_terminal"):
-            self.notify(kind, data)
+        for shared in SHARED_NOTICE_KINDS:
+            if kind == shared:
+                self.notify(shared, data)
 
     # -- loop side ----------------------------------------------------------------------
 
@@ -119,7 +121,7 @@ class Hub:
             for sub in subs:
                 sub.event.set()
 
-    def _deliver(self, kind: str, data: dict[str, Any]) -> None:
+    def _deliver(self, kind: NoticeKind, data: dict[str, Any]) -> None:
         if kind == "workflow_task":
             self._wake(("workflow_task", str(data.get("queue"))))
         elif kind == "activity_task":

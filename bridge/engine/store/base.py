@@ -59,7 +59,7 @@ CAP_INLINE_CALLS = "inline_calls"
 #: reconnected): everyone waiting should look again.
 RESYNC = "resync"
 
-Notice = tuple[str, dict[str, Any]]
+Notice = tuple[wire.NoticeKind, dict[str, Any]]
 
 #: Columns of each table that ``insert_*`` / ``update_*`` accept (engine-api §2.5 names plus
 #: the corrections' extra columns). Stores check names against these before building SQL.
