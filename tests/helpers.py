@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from bridge.engine.core import Engine
+
 
 @dataclass
 class Seen:
@@ -113,3 +115,9 @@ def local_http_server() -> Iterator[LocalServer]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+def poll_task(engine: Engine, *, queue: str, worker_id: str) -> dict[str, Any] | None:
+    """Claim a workflow task from the engine core, parsed (the core answers JSON text)."""
+    text = engine.poll_workflow_task(queue=queue, worker_id=worker_id)
+    return None if text is None else dict(json.loads(text))

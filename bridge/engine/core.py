@@ -75,7 +75,7 @@ class Engine:
         self.settings = settings or Settings()
         self.clock: Clock = clock or SystemClock()
         self._ready_checked_at: float | None = None
-        #: Rendered histories of running workflows, for :meth:`poll_workflow_task_json`.
+        #: Rendered histories of running workflows, for :meth:`poll_workflow_task`.
         self.histories = HistoryCache()
         self._beats: dict[str, float] = {}  # worker id -> when this engine last wrote its beat
 
@@ -167,15 +167,11 @@ class Engine:
         return self._run(wf_ops.continue_as_new, workflow_id, optional_json_text(input))
 
     # -- workflow tasks ----------------------------------------------------------------------
-    def poll_workflow_task(self, *, queue: str, worker_id: str) -> dict[str, Any] | None:
-        """Claim a workflow task: ``{workflow_id, namespace, workflow_type, task_queue, input,
-        history}`` (parsed values), or None when idle."""
-        return self._run(dispatch.poll_workflow_task, queue, worker_id)
-
-    def poll_workflow_task_json(self, *, queue: str, worker_id: str) -> str | None:
-        """:meth:`poll_workflow_task` as the JSON text of the task (what the HTTP API sends),
-        or None when idle. The history is rendered incrementally (bridge.engine.history)."""
-        return self._run(dispatch.poll_workflow_task_json, queue, worker_id, self.histories)
+    def poll_workflow_task(self, *, queue: str, worker_id: str) -> str | None:
+        """Claim a workflow task: the JSON text of ``{workflow_id, namespace, workflow_type,
+        task_queue, input, history}`` (what the HTTP API sends), or None when idle. The history
+        is rendered incrementally (bridge.engine.history)."""
+        return self._run(dispatch.poll_workflow_task, queue, worker_id, self.histories)
 
     def submit_commands(self, workflow_id: str, *, worker_id: str,
                         commands: list[dict[str, Any]]) -> None:

@@ -74,7 +74,7 @@ async def poll_workflow_task(request: Request) -> Response:
     deadline = loop.time() + state.poll_wait_s
     with state.hub.subscribe(("workflow_task", queue), ("activity_task", queue)) as sub:
         while True:
-            task = await call_hot(request, engine.poll_workflow_task_json, queue=queue,
+            task = await call_hot(request, engine.poll_workflow_task, queue=queue,
                                   worker_id=worker_id)
             if task is not None:
                 return Response(task, media_type="application/json")

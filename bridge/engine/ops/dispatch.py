@@ -28,7 +28,7 @@ from typing import Any
 from bridge.engine.op import Op, is_terminal
 from bridge.engine.history import HistoryCache, encode
 from bridge.engine.ops import activities, timers_signals, workflows
-from bridge.engine.records import history_entry, parse_json_text, to_json_text
+from bridge.engine.records import parse_json_text, to_json_text
 from bridge.engine.store.base import Row
 from bridge.errors import InvalidRequestError, LeaseLostError
 
@@ -49,22 +49,11 @@ def _claim_workflow_task(op: Op, queue: str, worker_id: str) -> Row | None:
     return wf
 
 
-def poll_workflow_task(op: Op, queue: str, worker_id: str) -> dict[str, Any] | None:
-    """Claim one workflow task on ``queue`` for ``worker_id`` (engine-api §1.4, §3.2), or None."""
-    wf = _claim_workflow_task(op, queue, worker_id)
-    if wf is None:
-        return None
-    return {
-        "workflow_id": wf["id"], "namespace": wf["namespace"],
-        "workflow_type": wf["workflow_type"], "task_queue": wf["task_queue"],
-        "input": parse_json_text(wf["input"]),
-        "history": [history_entry(e) for e in op.tx.list_events(wf["id"])],
-    }
-
-
-def poll_workflow_task_json(op: Op, queue: str, worker_id: str, histories: HistoryCache) -> str | None:
-    """:func:`poll_workflow_task`, answered as the JSON text of the task: the same claim, and
-    the same text ``JSONResponse`` makes of its dict, with the history kept in ``histories``."""
+def poll_workflow_task(op: Op, queue: str, worker_id: str, histories: HistoryCache) -> str | None:
+    """Claim one workflow task on ``queue`` for ``worker_id`` (engine-api §1.4, §3.2): the JSON
+    text of ``{workflow_id, namespace, workflow_type, task_queue, input, history}``, the same
+    text ``JSONResponse`` makes of that dict, with the history kept in ``histories``; None when
+    there is none."""
     wf = _claim_workflow_task(op, queue, worker_id)
     if wf is None:
         return None

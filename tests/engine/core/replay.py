@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from bridge.engine.core import Engine
+from tests.helpers import poll_task
 
 
 class _Yield(BaseException):
@@ -123,7 +124,7 @@ def drain(engine: Engine, handlers: Mapping[str, Handler],
     """Run workflow and activity tasks on ``queue`` until none is ready; returns the turns."""
     activities = activities or {}
     for turn in range(max_turns):
-        task = engine.poll_workflow_task(queue=queue, worker_id=worker_id)
+        task = poll_task(engine, queue=queue, worker_id=worker_id)
         if task is not None:
             engine.submit_commands(task["workflow_id"], worker_id=worker_id,
                                    commands=commands_for(task, handlers))

@@ -10,6 +10,7 @@ from bridge.engine.clock import FakeClock
 from bridge.engine.core import Engine
 from bridge.engine.notify import RecordingNotifier
 from bridge.errors import ConflictError, NotFoundError, WorkflowNotFoundError
+from tests.helpers import poll_task
 
 T0 = 1_700_000_000.0
 
@@ -17,7 +18,7 @@ T0 = 1_700_000_000.0
 def scheduled(engine: Engine, **opts: Any) -> int:
     """Start w1 and schedule activity seq 1 through a workflow task; returns its id."""
     engine.start_workflow(workflow_type="T", workflow_id="w1")
-    assert engine.poll_workflow_task(queue="default", worker_id="k") is not None
+    assert poll_task(engine, queue="default", worker_id="k") is not None
     engine.submit_commands("w1", worker_id="k", commands=[
         {"type": "ScheduleActivity", "seq": 1, "name": "a", "input": {"i": 1}, **opts}])
     return 1
@@ -50,7 +51,7 @@ def test_complete_records_result_and_wakes_once(engine: Engine) -> None:
     engine.complete_activity(aid, {"rows": 4})
     assert types(engine).count("ActivityCompleted") == 1
     assert engine.get_activity(aid)["result"] == '{"rows":3}'
-    task = engine.poll_workflow_task(queue="default", worker_id="k")
+    task = poll_task(engine, queue="default", worker_id="k")
     assert task is not None
     assert task["history"][-1]["payload"] == {"activity_id": aid, "activity_seq": 1,
                                               "name": "a", "result": {"rows": 3},
@@ -95,7 +96,7 @@ def test_failure_retries_after_backoff_then_fails_for_good(
     assert act["status"] == "FAILED" and act["error"] == "boom 3"
     assert engine.list_events("w1")[-1]["payload"] == (
         '{"activity_id":1,"activity_seq":1,"error":"boom 3","final_attempt":3,"name":"a"}')
-    assert engine.poll_workflow_task(queue="default", worker_id="k") is not None
+    assert poll_task(engine, queue="default", worker_id="k") is not None
     engine.fail_activity(aid, "again")
     assert engine.get_activity(aid)["status"] == "FAILED"
 

@@ -11,6 +11,7 @@ from bridge.engine.core import Engine
 from bridge.engine.notify import RecordingNotifier
 from bridge.errors import InvalidRequestError, LeaseLostError, WorkflowNotFoundError
 from tests.engine.core.replay import Ctx, drain
+from tests.helpers import poll_task
 
 
 def start(engine: Engine, wid: str = "w1", wtype: str = "T", input: Any = None,
@@ -19,7 +20,7 @@ def start(engine: Engine, wid: str = "w1", wtype: str = "T", input: Any = None,
 
 
 def claim(engine: Engine, queue: str = "default", worker: str = "k") -> dict[str, Any]:
-    task = engine.poll_workflow_task(queue=queue, worker_id=worker)
+    task = poll_task(engine, queue=queue, worker_id=worker)
     assert task is not None
     return task
 
@@ -40,15 +41,15 @@ def test_poll_returns_the_workflow_lua_shape_with_parsed_values(engine: Engine) 
 
 
 def test_poll_is_null_when_idle_and_while_leased(engine: Engine) -> None:
-    assert engine.poll_workflow_task(queue="default", worker_id="k") is None
+    assert poll_task(engine, queue="default", worker_id="k") is None
     start(engine)
     claim(engine)
-    assert engine.poll_workflow_task(queue="default", worker_id="k") is None
+    assert poll_task(engine, queue="default", worker_id="k") is None
 
 
 def test_poll_only_sees_its_queue(engine: Engine) -> None:
     start(engine, queue="q1")
-    assert engine.poll_workflow_task(queue="default", worker_id="k") is None
+    assert poll_task(engine, queue="default", worker_id="k") is None
     assert claim(engine, queue="q1")["workflow_id"] == "w1"
 
 
@@ -89,7 +90,7 @@ def test_empty_batch_releases_the_lease(engine: Engine) -> None:
     start(engine)
     claim(engine)
     engine.submit_commands("w1", worker_id="k", commands=[])
-    assert engine.poll_workflow_task(queue="default", worker_id="k") is None
+    assert poll_task(engine, queue="default", worker_id="k") is None
     engine.signal_workflow("w1", "go", None)
     assert claim(engine)["workflow_id"] == "w1"
 
@@ -99,7 +100,7 @@ def test_schedule_activity_is_idempotent_per_seq_and_does_not_wake(engine: Engin
     claim(engine)
     cmd = {"type": "ScheduleActivity", "seq": 1, "name": "a", "input": {"x": 1}}
     engine.submit_commands("w1", worker_id="k", commands=[cmd])
-    assert engine.poll_workflow_task(queue="default", worker_id="k") is None
+    assert poll_task(engine, queue="default", worker_id="k") is None
     engine.signal_workflow("w1", "poke", None)
     claim(engine)
     engine.submit_commands("w1", worker_id="k", commands=[dict(cmd, name="other")])
@@ -136,7 +137,7 @@ def test_events_during_the_lease_dispatch_again_after_release(
     start(engine)
     claim(engine)
     engine.signal_workflow("w1", "go", {"n": 1})
-    assert engine.poll_workflow_task(queue="default", worker_id="k") is None
+    assert poll_task(engine, queue="default", worker_id="k") is None
     before = len(notifier.kinds("workflow_task"))
     engine.submit_commands("w1", worker_id="k", commands=[{"type": "WaitForSignal",
                                                            "name": "other"}])
@@ -150,7 +151,7 @@ def test_expired_lease_is_released_by_run_due(engine: Engine, clock: FakeClock) 
     assert engine.run_due() == pytest.approx(1_700_000_030.0)
     clock.advance(29)
     engine.run_due()
-    assert engine.poll_workflow_task(queue="default", worker_id="b") is None
+    assert poll_task(engine, queue="default", worker_id="b") is None
     clock.advance(2)
     engine.run_due()
     assert claim(engine, worker="b")["workflow_id"] == "w1"

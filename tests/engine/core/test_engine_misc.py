@@ -15,6 +15,7 @@ from bridge.engine.core import Engine
 from bridge.engine.store import open_store
 from bridge.engine.notify import RecordingNotifier
 from bridge.errors import ConfigError, ConflictError, NotFoundError, StoreError
+from tests.helpers import poll_task
 
 T0 = 1_700_000_000.0
 
@@ -124,6 +125,6 @@ def test_memory_engine_works(tmp_path: Path) -> None:
     engine = Engine.open("sqlite:///:memory:", clock=FakeClock())
     try:
         engine.start_workflow(workflow_type="T", workflow_id="w1")
-        assert engine.poll_workflow_task(queue="default", worker_id="k") is not None
+        assert poll_task(engine, queue="default", worker_id="k") is not None
     finally:
         engine.close()

@@ -21,7 +21,7 @@ def expected_task_text(engine: Engine, workflow_id: str) -> str:
 
 
 def claim_text(engine: Engine, worker: str = "k") -> str:
-    text = engine.poll_workflow_task_json(queue="default", worker_id=worker)
+    text = engine.poll_workflow_task(queue="default", worker_id=worker)
     assert text is not None
     return text
 
@@ -45,7 +45,7 @@ def test_poll_json_is_the_dict_poll_rendered_as_each_step_extends_the_history(en
 
 
 def test_poll_json_is_none_when_idle(engine: Engine) -> None:
-    assert engine.poll_workflow_task_json(queue="default", worker_id="k") is None
+    assert engine.poll_workflow_task(queue="default", worker_id="k") is None
 
 
 class FakeTx:

@@ -10,6 +10,7 @@ from bridge.engine.clock import FakeClock
 from bridge.engine.core import Engine
 from bridge.engine.ops.schedules import next_run_after
 from bridge.errors import ConflictError, InvalidRequestError, NotFoundError
+from tests.helpers import poll_task
 
 # 2024-01-01 00:00:00 UTC, a Monday.
 MONDAY = datetime(2024, 1, 1, tzinfo=timezone.utc).timestamp()
@@ -17,7 +18,7 @@ MONDAY = datetime(2024, 1, 1, tzinfo=timezone.utc).timestamp()
 
 def test_timer_fires_through_run_due_and_wakes(engine: Engine, clock: FakeClock) -> None:
     engine.start_workflow(workflow_type="T", workflow_id="w1")
-    assert engine.poll_workflow_task(queue="default", worker_id="k") is not None
+    assert poll_task(engine, queue="default", worker_id="k") is not None
     engine.submit_commands("w1", worker_id="k", commands=[
         {"type": "ScheduleTimer", "seq": 1, "duration_secs": 10}])
     t0 = clock.now()
@@ -27,10 +28,10 @@ def test_timer_fires_through_run_due_and_wakes(engine: Engine, clock: FakeClock)
         f'{{"duration_secs":10.0,"fire_at":{t0 + 10},"timer_id":1,"timer_seq":1}}')
     clock.advance(9.5)
     engine.run_due()
-    assert engine.poll_workflow_task(queue="default", worker_id="k") is None
+    assert poll_task(engine, queue="default", worker_id="k") is None
     clock.advance(0.5)
     assert engine.run_due() is None
-    task = engine.poll_workflow_task(queue="default", worker_id="k")
+    task = poll_task(engine, queue="default", worker_id="k")
     assert task is not None
     assert task["history"][-1]["event_type"] == "TimerFired"
     assert task["history"][-1]["payload"] == {"timer_seq": 1, "fire_at": t0 + 10}

@@ -11,6 +11,7 @@ from bridge.engine.core import Engine
 from bridge.engine.notify import RecordingNotifier
 from bridge.errors import ConflictError, WorkflowAlreadyExistsError, WorkflowNotFoundError
 from tests.engine.core.replay import Ctx, drain
+from tests.helpers import poll_task
 
 T0 = 1_700_000_000.0
 
@@ -98,7 +99,7 @@ def test_cancel_of_a_pending_workflow_finalises_at_once(engine: Engine) -> None:
     assert types(engine) == ["WorkflowStarted", "WorkflowCancelRequested", "WorkflowCancelled"]
     with pytest.raises(WorkflowNotFoundError, match="not found or already terminal"):
         engine.cancel_workflow("w1")
-    assert engine.poll_workflow_task(queue="default", worker_id="k") is None
+    assert poll_task(engine, queue="default", worker_id="k") is None
 
 
 def test_cancel_of_a_running_workflow_is_two_phase(engine: Engine, clock: FakeClock) -> None:
@@ -108,7 +109,7 @@ def test_cancel_of_a_running_workflow_is_two_phase(engine: Engine, clock: FakeCl
         return "done"
 
     start(engine, wtype="S")
-    task = engine.poll_workflow_task(queue="default", worker_id="k")
+    task = poll_task(engine, queue="default", worker_id="k")
     assert task is not None
     engine.submit_commands("w1", worker_id="k", commands=[
         {"type": "ScheduleActivity", "seq": 1, "name": "a"},
@@ -127,12 +128,12 @@ def test_cancel_of_a_running_workflow_is_two_phase(engine: Engine, clock: FakeCl
 def test_terminate_cancels_work_writes_an_event_and_fences(engine: Engine,
                                                            clock: FakeClock) -> None:
     start(engine)
-    assert engine.poll_workflow_task(queue="default", worker_id="k") is not None
+    assert poll_task(engine, queue="default", worker_id="k") is not None
     engine.submit_commands("w1", worker_id="k", commands=[
         {"type": "ScheduleActivity", "seq": 1, "name": "a"},
         {"type": "ScheduleTimer", "seq": 1, "duration_secs": 5}])
     engine.signal_workflow("w1", "x", None)
-    assert engine.poll_workflow_task(queue="default", worker_id="k") is not None
+    assert poll_task(engine, queue="default", worker_id="k") is not None
     engine.terminate_workflow("w1", "operator said so")
     wf = engine.get_workflow("w1")
     assert wf["status"] == "FAILED" and wf["error"] == "operator said so"
@@ -190,7 +191,7 @@ def test_child_failure_reaches_the_parent(engine: Engine) -> None:
 
 def test_terminating_a_child_tells_the_parent(engine: Engine) -> None:
     start(engine, "p", wtype="Parent")
-    assert engine.poll_workflow_task(queue="default", worker_id="k") is not None
+    assert poll_task(engine, queue="default", worker_id="k") is not None
     engine.submit_commands("p", worker_id="k", commands=[
         {"type": "StartChildWorkflow", "workflow_type": "Child", "workflow_id": "c1"}])
     engine.terminate_workflow("c1", "stop")
@@ -201,7 +202,7 @@ def test_terminating_a_child_tells_the_parent(engine: Engine) -> None:
 
 def test_cancelling_the_parent_cascades_to_children(engine: Engine) -> None:
     start(engine, "p", wtype="Parent")
-    task = engine.poll_workflow_task(queue="default", worker_id="k")
+    task = poll_task(engine, queue="default", worker_id="k")
     assert task is not None
     engine.submit_commands("p", worker_id="k", commands=[
         {"type": "StartChildWorkflow", "workflow_type": "Child", "workflow_id": "c1"}])
