@@ -77,7 +77,7 @@ def demo_command(args: argparse.Namespace) -> int:
                 print("worker: Lua workflow + Python handlers registered", file=sys.stderr)
                 with Client(engine.url) as client:
                     workflow_id = f"order-{uuid.uuid4().hex[:8]}"
-                    client.start_workflow("OrderPipeline", workflow_id,
+                    client.start("OrderPipeline", workflow_id,
                                           {"order": 42, "text": args.text})
                     print(f"workflow: started {workflow_id}", file=sys.stderr)
                     result = client.result(workflow_id, timeout=args.timeout)

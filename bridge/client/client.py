@@ -122,13 +122,6 @@ class Client:
                                          conflict=WorkflowAlreadyExistsError)
         return out
 
-    def start_workflow(self, workflow_type: str, workflow_id: str | None = None,
-                       input: Any = None, *, task_queue: str = "default",
-                       namespace: str | None = None) -> dict[str, Any]:
-        """The same as :meth:`start` (the earlier name, kept)."""
-        return self.start(workflow_type, workflow_id, input, task_queue=task_queue,
-                          namespace=namespace)
-
     def get_workflow(self, workflow_id: str) -> dict[str, Any]:
         """The workflow's record as on the wire (``input``/``result`` are JSON text)."""
         out: dict[str, Any] = self._call("GET", f"/workflows/{_seg(workflow_id)}",
@@ -162,13 +155,6 @@ class Client:
             params["type"] = type
         out: Records = self._call("GET", "/workflows", params=params)
         return out
-
-    def list_workflows(self, *, status: str | None = None, workflow_type: str | None = None,
-                       limit: int = 50, offset: int = 0,
-                       namespace: str | None = None) -> Records:
-        """The same as :meth:`list` (the earlier name, kept)."""
-        return self.list(status=status, type=workflow_type, limit=limit, offset=offset,
-                         namespace=namespace)
 
     def events(self, workflow_id: str) -> Records:
         """The workflow's history events, oldest first (payloads as JSON text, as on the wire).

@@ -119,7 +119,7 @@ def test_list_filters_by_status_type_and_limit(client: Client, queue: str) -> No
     assert [r["id"] for r in listed] == ids[::-1]  # newest first
     assert [r["id"] for r in client.list(type=kind, status="failed")] == [ids[0]]
     assert len(client.list(type=kind, limit=2)) == 2
-    assert client.list_workflows(workflow_type=kind, status="PENDING", limit=1)[0]["id"] == ids[2]
+    assert client.list(type=kind, status="PENDING", limit=1)[0]["id"] == ids[2]
 
 
 def test_events_and_children(client: Client, queue: str) -> None:  # noqa: F811

@@ -38,7 +38,7 @@ def event_types(client: Client, workflow_id: str) -> list[str]:
 
 def test_two_sequential_activities(worker: LuaWorker, client: Client, queue: str) -> None:
     w = wid("two")
-    client.start_workflow("TwoSteps", w, {"n": 1}, task_queue=queue)
+    client.start("TwoSteps", w, {"n": 1}, task_queue=queue)
     assert client.result(w, timeout=30) == {"result": 12}
     assert event_types(client, w).count("ActivityCompleted") == 2
     assert executions(worker.log) == {"add 1 1": 1, "add 2 10": 1}
@@ -47,7 +47,7 @@ def test_two_sequential_activities(worker: LuaWorker, client: Client, queue: str
 def test_signal_wait_then_signal_with_and_without_payload(worker: LuaWorker, client: Client,
                                                           queue: str) -> None:
     w = wid("approval")
-    client.start_workflow("Approval", w, task_queue=queue)
+    client.start("Approval", w, task_queue=queue)
     assert client.wait(w, timeout=0.3)["status"] in {"PENDING", "RUNNING"}
     client.signal(w, "approve", {"by": "ann"})
     # a signal with no payload at all (body {}), as curl users send it
@@ -60,7 +60,7 @@ def test_signal_wait_then_signal_with_and_without_payload(worker: LuaWorker, cli
 def test_signal_sent_before_the_wait_is_buffered(worker: LuaWorker, client: Client,
                                                  queue: str) -> None:
     w = wid("early")
-    client.start_workflow("Approval", w, task_queue=queue)
+    client.start("Approval", w, task_queue=queue)
     client.signal(w, "approve", {"by": "bob"})
     client.signal(w, "ping", 3)
     assert client.result(w, timeout=30) == {"approved_by": "bob", "ping": 3}
@@ -69,7 +69,7 @@ def test_signal_sent_before_the_wait_is_buffered(worker: LuaWorker, client: Clie
 def test_child_workflow_result_reaches_the_parent(worker: LuaWorker, client: Client,
                                                   queue: str) -> None:
     w = wid("parent")
-    client.start_workflow("Parent", w, {"n": 5}, task_queue=queue)
+    client.start("Parent", w, {"n": 5}, task_queue=queue)
     assert client.result(w, timeout=30) == {"child": 16}
     assert "ChildWorkflowCompleted" in event_types(client, w)
 
@@ -77,13 +77,13 @@ def test_child_workflow_result_reaches_the_parent(worker: LuaWorker, client: Cli
 def test_activity_returning_nothing_completes(worker: LuaWorker, client: Client,
                                               queue: str) -> None:
     w = wid("nothing")
-    client.start_workflow("Nothing", w, task_queue=queue)
+    client.start("Nothing", w, task_queue=queue)
     assert client.result(w, timeout=30) == {"got": True}
 
 
 def test_durable_timer_fires_on_time(worker: LuaWorker, client: Client, queue: str) -> None:
     w = wid("timer")
-    client.start_workflow("SleepThenEffect", w, {"seconds": 1}, task_queue=queue)
+    client.start("SleepThenEffect", w, {"seconds": 1}, task_queue=queue)
     assert client.result(w, timeout=30) == {"value": f"effect-{w}"}
     events = {e["event_type"]: e["timestamp"] for e in client.events(w)}
     waited = events["TimerFired"] - events["TimerScheduled"]
@@ -94,7 +94,7 @@ def test_durable_timer_fires_on_time(worker: LuaWorker, client: Client, queue: s
 def test_side_effect_returning_nothing_runs_once(worker: LuaWorker, client: Client,
                                                  queue: str) -> None:
     w = wid("nil-effect")
-    client.start_workflow("NilEffect", w, task_queue=queue)
+    client.start("NilEffect", w, task_queue=queue)
     assert client.result(w, timeout=30) == {"effect_falsy": True, "n": 3}
     assert executions(worker.log)[f"nil_effect {w}"] == 1
 
@@ -122,7 +122,7 @@ def test_cron_schedule_starts_workflows_that_the_worker_runs(worker: LuaWorker, 
 
 def test_cancel_during_a_timer(worker: LuaWorker, client: Client, queue: str) -> None:
     w = wid("cancel")
-    client.start_workflow("Sleeper", w, {"seconds": 30}, task_queue=queue)
+    client.start("Sleeper", w, {"seconds": 30}, task_queue=queue)
     deadline = time.monotonic() + 20
     while "TimerScheduled" not in event_types(client, w):
         assert time.monotonic() < deadline
@@ -141,7 +141,7 @@ def test_worker_killed_during_sleep_another_finishes_side_effect_once(
 ) -> None:
     first = LuaWorker(tmp_path, engine.url, queue, name="first")
     w = wid("crash-sleep")
-    client.start_workflow("SleepThenEffect", w, {"seconds": 1}, task_queue=queue)
+    client.start("SleepThenEffect", w, {"seconds": 1}, task_queue=queue)
     deadline = time.monotonic() + 20
     while "TimerScheduled" not in event_types(client, w):
         assert time.monotonic() < deadline
@@ -162,7 +162,7 @@ def test_activity_of_a_killed_worker_is_retried_elsewhere_after_start_to_close(
     env = {"HANG_FILE": str(hang)}
     first = LuaWorker(tmp_path, engine.url, queue, name="first", extra_env=env)
     w = wid("slow")
-    client.start_workflow("Slow", w, {"timeout": 1}, task_queue=queue)
+    client.start("Slow", w, {"timeout": 1}, task_queue=queue)
     deadline = time.monotonic() + 20
     while not hang.exists():
         assert time.monotonic() < deadline and first.alive(), first.stderr()
@@ -189,7 +189,7 @@ def test_engine_killed_mid_run_every_workflow_completes(tmp_path: Path, queue: s
             with Client(engine.url) as client:
                 ids = [wid("survive") for _ in range(20)]
                 for i, w in enumerate(ids):
-                    client.start_workflow("TwoSteps", w, {"n": i}, task_queue=queue)
+                    client.start("TwoSteps", w, {"n": i}, task_queue=queue)
                 engine.kill()
                 engine.start()
                 for i, w in enumerate(ids):

@@ -93,7 +93,7 @@ def worker(engine: EngineServer, queue: str) -> Iterator[Worker]:
 def test_lua_workflow_python_activity_python_child_lua_activity(
     worker: Worker, client: Client, queue: str
 ) -> None:
-    client.start_workflow("LuaParent", "mixed-1", {"text": "hello", "queue": queue},
+    client.start("LuaParent", "mixed-1", {"text": "hello", "queue": queue},
                           task_queue=queue)
     assert client.result("mixed-1", timeout=30) == {"score": 5, "child": 11}
     child = client.get_workflow("mixed-1-child")
@@ -106,7 +106,7 @@ def test_lua_workflow_python_activity_python_child_lua_activity(
 
 
 def test_python_workflow_side_effect_and_signal(worker: Worker, client: Client, queue: str) -> None:
-    client.start_workflow("PySignals", "sig-1", task_queue=queue)
+    client.start("PySignals", "sig-1", task_queue=queue)
     record = client.wait("sig-1", timeout=0.5)
     assert record["status"] not in {"COMPLETED", "FAILED"}
     client.signal("sig-1", "go", {"by": "ann"})
@@ -116,7 +116,7 @@ def test_python_workflow_side_effect_and_signal(worker: Worker, client: Client, 
 def test_python_workflow_catches_lua_activity_failure(
     worker: Worker, client: Client, queue: str
 ) -> None:
-    client.start_workflow("PyCatches", "catch-1", task_queue=queue)
+    client.start("PyCatches", "catch-1", task_queue=queue)
     assert client.result("catch-1", timeout=30) == {"caught": "lua says no"}
 
 
@@ -130,7 +130,7 @@ def test_unhandled_python_error_fails_the_workflow(engine: EngineServer, client:
 
     w.start()
     try:
-        client.start_workflow("Broken", "broken-1", task_queue=queue)
+        client.start("Broken", "broken-1", task_queue=queue)
         with pytest.raises(WorkflowFailedError) as info:
             client.result("broken-1", timeout=30)
         assert info.value.status == "FAILED"
@@ -144,7 +144,7 @@ def test_python_activity_error_carries_its_type_and_is_retried(
     worker: Worker, client: Client, queue: str
 ) -> None:
     attempts.clear()
-    client.start_workflow("PyRetries", "retries-1", task_queue=queue)
+    client.start("PyRetries", "retries-1", task_queue=queue)
     with pytest.raises(WorkflowFailedError) as info:
         client.result("retries-1", timeout=30)
     assert attempts == [1, 2]
@@ -170,7 +170,7 @@ def test_concurrency_runs_independent_loops(engine: EngineServer, client: Client
     try:
         assert w.wait_registered(timeout=30)
         for i in range(2):
-            client.start_workflow("Meet", f"meet-{queue}-{i}", i, task_queue=queue)
+            client.start("Meet", f"meet-{queue}-{i}", i, task_queue=queue)
         assert [client.result(f"meet-{queue}-{i}", timeout=30) for i in range(2)] == [0, 1]
     finally:
         w.stop()

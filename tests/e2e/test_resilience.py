@@ -40,7 +40,7 @@ def test_activity_result_survives_an_engine_crash() -> None:
         try:
             assert w.wait_registered(timeout=30)
             with Client(engine.url) as client:
-                client.start_workflow("Crashy", "crash-1", 7, task_queue="crash")
+                client.start("Crashy", "crash-1", 7, task_queue="crash")
             assert started.wait(30)
             engine.kill()          # SIGKILL while the activity is in hand
             release.set()          # the activity finishes while the engine is down

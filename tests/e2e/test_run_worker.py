@@ -62,7 +62,7 @@ def test_lua_worker_script_runs_workflows(engine: EngineServer, client: Client,
     proc = start_worker(engine, tmp_path, queue)
     try:
         wait_for_line(proc, "Registered as worker")
-        client.start_workflow("Greet", f"greet-{queue}", {"name": "ann"}, task_queue=queue)
+        client.start("Greet", f"greet-{queue}", {"name": "ann"}, task_queue=queue)
         assert client.result(f"greet-{queue}", timeout=30) == {"greeting": "hello ann"}
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0
@@ -78,7 +78,7 @@ def test_sigterm_finishes_and_reports_the_task_in_hand(engine: EngineServer, cli
     try:
         wait_for_line(proc, "Registered as worker")
         wf = f"slow-{queue}"
-        client.start_workflow("Greet", wf, {"name": "slow"}, task_queue=queue)
+        client.start("Greet", wf, {"name": "slow"}, task_queue=queue)
         started = tmp_path / "started"
         record = client.wait(wf, timeout=0.2)
         while not started.exists() and record["status"] not in {"FAILED", "COMPLETED"}:

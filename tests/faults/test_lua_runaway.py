@@ -36,7 +36,7 @@ def test_lua_errors_and_memory_hogs_fail_cleanly_and_the_worker_survives() -> No
         try:
             assert w.wait_registered(timeout=30)
             with Client(engine.url) as c:
-                c.start_workflow("Runaway", "runaway-1", {}, task_queue="runaway")
+                c.start("Runaway", "runaway-1", {}, task_queue="runaway")
                 out = c.result("runaway-1", timeout=60)
             assert "boom: bad" in out["boom"]
             assert "not enough memory" in out["hog"]
