@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from bridge.engine.api import namespaces, schedules, sse, tasks, workers, workflows
+from bridge.engine.api import namespaces, schedules, service, sse, tasks, workers, workflows
 from bridge.engine.api.openapi import docs_html, openapi_json
 
 API = "/api/v1"
@@ -53,10 +53,10 @@ ROUTES: list[Route] = [
     Route(f"{API}/namespaces", namespaces.list_namespaces, methods=["GET"]),
     Route(f"{API}/namespaces/{{name}}", namespaces.namespace_stats, methods=["GET"]),
     Route(f"{API}/namespaces/{{name}}", namespaces.delete_namespace, methods=["DELETE"]),
-    Route(f"{API}/queues", namespaces.list_queues, methods=["GET"]),
+    Route(f"{API}/queues", workers.list_queues, methods=["GET"]),
     # health, version, SSE, OpenAPI (§1.8)
-    Route(f"{API}/health", namespaces.health, methods=["GET"]),
-    Route(f"{API}/version", namespaces.version, methods=["GET"]),
+    Route(f"{API}/health", service.health, methods=["GET"]),
+    Route(f"{API}/version", service.version, methods=["GET"]),
     Route(f"{API}/events/stream", sse.event_stream, methods=["GET"]),
     Route(f"{API}/openapi.json", openapi_json, methods=["GET"]),
     Route(f"{API}/docs", docs_html, methods=["GET"]),

@@ -1,4 +1,4 @@
-"""Worker routes (engine-api §1.5): register, heartbeat, list."""
+"""Worker and queue routes (engine-api §1.5, §1.8): register, heartbeat, list workers, queue stats."""
 
 from __future__ import annotations
 
@@ -44,3 +44,10 @@ async def list_workers(request: Request) -> Response:
     engine = api_state(request).engine
     namespace = request.query_params.get("namespace") or DEFAULT_NAMESPACE
     return JSONResponse(await call(request, engine.list_workers, namespace=namespace))
+
+
+async def list_queues(request: Request) -> Response:
+    """GET /api/v1/queues?namespace=main -> 200 ``[QueueStats]``."""
+    engine = api_state(request).engine
+    namespace = request.query_params.get("namespace") or DEFAULT_NAMESPACE
+    return JSONResponse(await call(request, engine.list_queues, namespace=namespace))
