@@ -161,7 +161,8 @@ def run_serve(args: argparse.Namespace) -> int:
     """Run the engine until SIGINT/SIGTERM; 0 on a clean stop."""
     settings = settings_from_args(args)
     _configure_logging(args.log_level)
-    from bridge.engine.server import EngineService, InstanceLockError  # loaded only here
+    from bridge.engine.instance_lock import InstanceLockError  # loaded only here
+    from bridge.engine.server import EngineService
     from bridge.errors import StoreError, StoreUnavailableError
 
     service = EngineService(settings, port_file=args.port_file, access_log=args.access_log)

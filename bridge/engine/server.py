@@ -35,7 +35,6 @@ import signal
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable, Generator
 from pathlib import Path
 from types import FrameType
@@ -46,124 +45,20 @@ import uvicorn
 from bridge.engine.api.app import create_app
 from bridge.engine.api.notify import Hub
 from bridge.engine.config import ServerSettings, describe_backend
-from bridge.engine.store.base import CAP_INSTANCE_LOCK, CAP_SEVERAL_INSTANCES
-from bridge.errors import BridgeError, StoreError, StoreUnavailableError
+from bridge.engine.instance_lock import InstanceLock
+from bridge.engine.runner import DueRunner
+from bridge.engine.store.base import CAP_SEVERAL_INSTANCES
+from bridge.errors import StoreError, StoreUnavailableError
 
 if TYPE_CHECKING:
     from bridge.engine.core import Engine
 
 logger = logging.getLogger(__name__)
 
-#: The runner calls ``run_due`` at least this often even when no deadline is known, so that work
-#: whose deadline the core cannot announce (a worker going silent) is still found.
-MAX_IDLE_S = 15.0
-#: Backoff bounds after a retryable store error in ``run_due``.
-RETRY_MIN_S = 0.1
-RETRY_MAX_S = 5.0
-#: The instance lock's heartbeat interval, and the age at which another engine takes it over.
-LOCK_REFRESH_S = 15.0
-LOCK_STALE_S = 60.0
 #: How long in-flight requests get to finish after a stop was requested.
 DEFAULT_GRACEFUL_TIMEOUT_S = 10.0
 
 _HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-
-class DueRunner:
-    """A background thread that runs ``engine.run_due()`` when due work exists.
-
-    Args:
-        run_due: the core's ``run_due``: does all work due now and returns the epoch time of the
-            next deadline, or None when nothing is scheduled.
-        on_failure: called (from the runner thread) with the exception when ``run_due`` fails with
-            anything but a retryable :class:`StoreError`; the runner then stops.
-        max_idle_s: the longest the runner sleeps when no deadline is known.
-        clock: the epoch clock deadlines are compared against.
-    """
-
-    def __init__(
-        self,
-        run_due: Callable[[], float | None],
-        *,
-        on_failure: Callable[[BaseException], None] | None = None,
-        max_idle_s: float = MAX_IDLE_S,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self._run_due = run_due
-        self._on_failure = on_failure
-        self._max_idle_s = max_idle_s
-        self._clock = clock
-        self._cond = threading.Condition()
-        self._next_at: float | None = None
-        self._stopping = False
-        self._thread: threading.Thread | None = None
-        self.runs = 0
-
-    def start(self) -> None:
-        """Start the thread; the first ``run_due`` happens at once (it recovers expired work)."""
-        with self._cond:
-            self._next_at = self._clock()
-        self._thread = threading.Thread(target=self._loop, name="engine-due-runner", daemon=True)
-        self._thread.start()
-
-    def poke(self, at: float) -> None:
-        """Make sure ``run_due`` runs no later than the epoch time ``at`` (any thread)."""
-        with self._cond:
-            if self._next_at is None or at < self._next_at:
-                self._next_at = at
-                self._cond.notify()
-
-    def stop(self, timeout_s: float | None = 10.0) -> None:
-        """Stop the thread and wait for the ``run_due`` in progress, if any, to finish."""
-        with self._cond:
-            self._stopping = True
-            self._cond.notify()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout_s)
-            if self._thread.is_alive():
-                logger.warning("the due-work runner did not stop within %s s", timeout_s)
-
-    def _wait_until_due(self) -> bool:
-        """Block until the next deadline passes; False when stopping."""
-        with self._cond:
-            while not self._stopping:
-                now = self._clock()
-                due_at = self._next_at if self._next_at is not None else now + self._max_idle_s
-                due_at = min(due_at, now + self._max_idle_s)
-                if due_at <= now:
-                    self._next_at = None
-                    return True
-                self._cond.wait(due_at - now)
-                if self._next_at is None and self._clock() >= due_at:
-                    return True  # the idle interval ran out
-            return False
-
-    def _loop(self) -> None:
-        failures = 0
-        while self._wait_until_due():
-            try:
-                next_at = self._run_due()
-            except (StoreError, StoreUnavailableError) as exc:
-                if isinstance(exc, StoreError) and not exc.retryable:
-                    self._fail(exc)
-                    return
-                failures += 1
-                delay = min(RETRY_MAX_S, RETRY_MIN_S * 2 ** (failures - 1))
-                logger.warning("run_due failed (%s); retrying in %.1f s", exc, delay, exc_info=exc)
-                self.poke(self._clock() + delay)
-                continue
-            except Exception as exc:
-                self._fail(exc)
-                return
-            failures = 0
-            self.runs += 1
-            if next_at is not None:
-                self.poke(float(next_at))
-
-    def _fail(self, exc: BaseException) -> None:
-        logger.critical("the due-work runner stopped: run_due failed", exc_info=exc)
-        if self._on_failure is not None:
-            self._on_failure(exc)
 
 
 class _UvicornServer(uvicorn.Server):
@@ -231,55 +126,6 @@ def open_engine(settings: ServerSettings, hub: Hub) -> Engine:
         settings=Settings(dispatch_timeout_s=settings.dispatch_timeout_s),
         pool_size=settings.db_pool_size,
     )
-
-
-class InstanceLockError(BridgeError):
-    """Another live engine serves the same database (the SQLite single-instance lock)."""
-
-
-class InstanceLock:
-    """The store's single-instance lock, held for the life of one server (engine-api §2.5).
-
-    Unlike assay it is released on shutdown, and a lock left by a dead process on this host, or
-    one not refreshed for :data:`LOCK_STALE_S`, is taken over (compat-policy). Stores without
-    the ``instance_lock`` capability skip it.
-    """
-
-    def __init__(self, engine: Engine) -> None:
-        self._store = engine.store
-        self.instance_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        self.enabled = CAP_INSTANCE_LOCK in self._store.capabilities
-        self._refreshed_at = 0.0
-
-    def acquire(self) -> None:
-        """Take the lock.
-
-        Raises:
-            InstanceLockError: a live engine holds it.
-        """
-        if not self.enabled:
-            return
-        now = time.time()
-        if not self._store.acquire_instance_lock(
-            self.instance_id, now=now, stale_after_s=LOCK_STALE_S, pid=os.getpid()
-        ):
-            raise InstanceLockError(
-                "another assay-bridge engine is already running on this database"
-            )
-        self._refreshed_at = now
-
-    def refresh_if_due(self) -> None:
-        """Refresh the heartbeat every :data:`LOCK_REFRESH_S` (called by the runner).
-
-        Raises:
-            InstanceLockError: another instance took the lock over.
-        """
-        now = time.time()
-        if not self.enabled or now - self._refreshed_at < LOCK_REFRESH_S:
-            return
-        if not self._store.refresh_instance_lock(self.instance_id, now=now):
-            raise InstanceLockError("another engine took over this database's instance lock")
-        self._refreshed_at = now
 
 
 def _loop_name() -> str:

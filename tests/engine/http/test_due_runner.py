@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bridge.engine.core import Engine
-from bridge.engine.server import DueRunner
+from bridge.engine.runner import DueRunner
 from bridge.errors import StoreError
 
 
