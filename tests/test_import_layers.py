@@ -85,3 +85,11 @@ def test_the_engine_imports_no_bridge_side_module() -> None:
     arrows = [(name, dep) for name, deps in _graph().items() if name.startswith("bridge.engine")
               for dep in deps if dep.startswith(forbidden) or dep == "bridge"]
     assert arrows == []
+
+
+def test_the_cli_uses_only_public_faces() -> None:
+    faces = ("bridge.client", "bridge.engine", "bridge.errors", "bridge.globals", "bridge.testing",
+             "bridge.wire", "bridge.worker", "bridge.runtime.runtime", "bridge._version")
+    arrows = [(name, dep) for name, deps in _graph().items() if name.startswith("bridge.cli")
+              for dep in deps if not dep.startswith("bridge.cli") and dep not in faces]
+    assert arrows == []

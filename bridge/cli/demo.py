@@ -59,7 +59,7 @@ def register(sub: Any) -> None:
 def demo_command(args: argparse.Namespace) -> int:
     """Run the demo; returns the exit code."""
     from bridge.client import Client
-    from bridge.testing.server import EngineServer
+    from bridge.testing import EngineServer
     from bridge.worker import Worker
 
     with tempfile.TemporaryDirectory(prefix="assay-bridge-demo-") as tmp:

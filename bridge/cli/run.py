@@ -60,9 +60,9 @@ def run_command(args: argparse.Namespace) -> int:
     import logging
 
     from bridge.errors import ConfigError, LuaScriptError
-    from bridge.globals.log import emit
+    from bridge.globals import emit
     from bridge.runtime.runtime import Control, Runtime
-    from bridge.worker.engine_calls import WorkerStopped, install_engine_hooks
+    from bridge.worker import WorkerStopped, install_engine_hooks
 
     path = Path(args.script)
     if path.suffix != ".lua":
@@ -141,7 +141,7 @@ def _hard_exit() -> None:
 
 
 def _report(rt: Any, text: str) -> None:
-    from bridge.globals.log import emit
+    from bridge.globals import emit
 
     if rt is not None:
         emit(rt, "ERROR", text)

@@ -11,9 +11,12 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bridge.engine.config import DEFAULT_BACKEND_URL, MAX_POLL_WAIT_S, ServerSettings
+from bridge.engine import DEFAULT_BACKEND_URL, MAX_POLL_WAIT_S, ServerSettings
+
+if TYPE_CHECKING:
+    from bridge.engine import Engine
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -161,8 +164,7 @@ def run_serve(args: argparse.Namespace) -> int:
     """Run the engine until SIGINT/SIGTERM; 0 on a clean stop."""
     settings = settings_from_args(args)
     _configure_logging(args.log_level)
-    from bridge.engine.instance_lock import InstanceLockError  # loaded only here
-    from bridge.engine.server import EngineService
+    from bridge.engine import EngineService, InstanceLockError  # loaded only here
     from bridge.errors import StoreError, StoreUnavailableError
 
     service = EngineService(settings, port_file=args.port_file, access_log=args.access_log)
@@ -173,11 +175,10 @@ def run_serve(args: argparse.Namespace) -> int:
         return 1
 
 
-def _open_engine(args: argparse.Namespace) -> Any:
-    from bridge.engine.api.notify import Hub
-    from bridge.engine.server import open_engine
+def _open_engine(args: argparse.Namespace) -> Engine:
+    from bridge.engine import open_engine
 
-    return open_engine(ServerSettings.from_env(backend_url=getattr(args, "backend", None)), Hub())
+    return open_engine(ServerSettings.from_env(backend_url=getattr(args, "backend", None)))
 
 
 def run_create_api_key(args: argparse.Namespace) -> int:

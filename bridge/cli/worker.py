@@ -20,8 +20,7 @@ from typing import Any
 
 from bridge.cli.output import Column, cell, col, print_error, print_json, print_table
 from bridge.cli.remote import EXIT_OK, engine_command, engine_options, group_help
-from bridge.client import Client
-from bridge.client.client import decode_json_text
+from bridge.client import Client, decode_json_text
 from bridge.errors import ConfigError
 
 EXIT_INTERRUPTED = 130

@@ -25,8 +25,7 @@ from bridge.cli.remote import (
     group_help,
     json_arg,
 )
-from bridge.client import TERMINAL_STATUSES, Client, decode_record
-from bridge.client.client import decode_json_text
+from bridge.client import TERMINAL_STATUSES, Client, decode_json_text, decode_record
 from bridge.errors import WorkflowFailedError
 
 LIST_COLUMNS: list[Column] = [

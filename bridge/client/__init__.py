@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bridge.client.client import Client, Schedules, decode_record
+from bridge.client.client import Client, Schedules, decode_json_text, decode_record
 from bridge.wire import TERMINAL_STATUSES
 
-__all__ = ["TERMINAL_STATUSES", "Client", "Schedules", "decode_record"]
+__all__ = ["TERMINAL_STATUSES", "Client", "Schedules", "decode_json_text", "decode_record"]

@@ -1,1 +1,43 @@
+"""The engine: what ``assay-bridge serve`` runs, and its public face.
 
+* :func:`open_engine` opens the core (:class:`~bridge.engine.core.Engine`) on a backend URL,
+  without serving it (administration, tests);
+* :class:`EngineService` / :func:`serve` run it behind the HTTP API until stopped;
+* :class:`ServerSettings` is their configuration, read from flags and the environment.
+
+Names load on first use, so importing a submodule (``bridge.engine.config``) stays cheap.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bridge.engine.config import DEFAULT_BACKEND_URL, MAX_POLL_WAIT_S, ServerSettings
+    from bridge.engine.core import Engine
+    from bridge.engine.instance_lock import InstanceLockError
+    from bridge.engine.server import EngineService, open_engine, serve
+
+_EXPORTS = {
+    "DEFAULT_BACKEND_URL": "bridge.engine.config",
+    "MAX_POLL_WAIT_S": "bridge.engine.config",
+    "Engine": "bridge.engine.core",
+    "EngineService": "bridge.engine.server",
+    "InstanceLockError": "bridge.engine.instance_lock",
+    "ServerSettings": "bridge.engine.config",
+    "open_engine": "bridge.engine.server",
+    "serve": "bridge.engine.server",
+}
+
+__all__ = ["DEFAULT_BACKEND_URL", "MAX_POLL_WAIT_S", "Engine", "EngineService", "InstanceLockError", "ServerSettings", "open_engine", "serve"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'bridge.engine' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -46,6 +46,7 @@ from bridge.engine.api.app import create_app
 from bridge.engine.api.notify import Hub
 from bridge.engine.config import ServerSettings, describe_backend
 from bridge.engine.instance_lock import InstanceLock
+from bridge.engine.notify import Notifier, NullNotifier
 from bridge.engine.runner import DueRunner
 from bridge.engine.store.base import CAP_SEVERAL_INSTANCES
 from bridge.errors import StoreError, StoreUnavailableError
@@ -110,8 +111,9 @@ class _UvicornServer(uvicorn.Server):
             self.should_exit = True
 
 
-def open_engine(settings: ServerSettings, hub: Hub) -> Engine:
-    """Open the engine core on ``settings.backend_url`` with ``hub`` as its notifier.
+def open_engine(settings: ServerSettings, hub: Notifier | None = None) -> Engine:
+    """Open the engine core on ``settings.backend_url`` with ``hub`` as its notifier (none:
+    notices are dropped, as for administration such as minting an API key).
 
     Raises:
         ConfigError: the backend URL is not supported.
@@ -122,7 +124,7 @@ def open_engine(settings: ServerSettings, hub: Hub) -> Engine:
 
     return Engine.open(
         settings.backend_url,
-        notifier=hub,
+        notifier=hub or NullNotifier(),
         settings=Settings(dispatch_timeout_s=settings.dispatch_timeout_s),
         pool_size=settings.db_pool_size,
     )

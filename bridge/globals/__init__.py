@@ -9,8 +9,12 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
+from bridge.globals.log import emit
+
 if TYPE_CHECKING:
     from bridge.runtime.host import LuaHost
+
+__all__ = ["GLOBAL_MODULES", "emit", "install_all"]
 
 # Modules under bridge.globals, each with ``install(rt)``. Missing ones are skipped so a
 # partial build still runs; docs/globals.md lists what is provided.
