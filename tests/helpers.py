@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import socket
 import threading
-from collections.abc import Iterator
+import time
+import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -121,3 +123,21 @@ def poll_task(engine: Engine, *, queue: str, worker_id: str) -> dict[str, Any] |
     """Claim a workflow task from the engine core, parsed (the core answers JSON text)."""
     text = engine.poll_workflow_task(queue=queue, worker_id=worker_id)
     return None if text is None else dict(json.loads(text))
+
+
+def new_id(prefix: str = "wf") -> str:
+    """A workflow id (or queue name) no other test uses."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def wait_until(condition: Callable[[], Any], timeout_s: float = 10.0, interval_s: float = 0.02,
+               what: str = "the condition") -> Any:
+    """Poll ``condition`` until it returns something truthy; that value, or AssertionError."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        time.sleep(interval_s)

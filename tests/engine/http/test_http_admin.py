@@ -8,7 +8,8 @@ import json
 import requests
 
 from bridge.engine.api.routes import ROUTES
-from tests.engine.http.conftest import Api, new_id
+from tests.engine.http.api import Api
+from tests.helpers import new_id
 
 SCHEDULE_KEYS = {
     "name", "namespace", "workflow_type", "cron_expr", "input", "task_queue", "overlap_policy",

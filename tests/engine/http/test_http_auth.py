@@ -9,7 +9,8 @@ from collections.abc import Callable
 import requests
 
 from bridge.testing import EngineServer
-from tests.engine.http.conftest import Api, new_id
+from tests.engine.http.api import Api
+from tests.helpers import new_id
 
 
 def test_auth_on_requires_a_valid_bearer_key_except_on_open_paths(

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from bridge.testing import EngineServer
-from tests.engine.http.conftest import Api, new_id, read_sse
+from tests.engine.http.api import Api, read_sse
+from tests.helpers import new_id
 
 POLL_WAIT_S = 10.0
 #: Long enough for the poll request to reach the server and be held before work is created.
@@ -21,8 +22,8 @@ HOLD_S = 0.3
 
 
 @pytest.fixture(scope="module")
-def live_engine() -> Iterator[EngineServer]:
-    with EngineServer(poll_wait_s=POLL_WAIT_S) as server:
+def live_engine(backend_url: str | None) -> Iterator[EngineServer]:
+    with EngineServer(backend_url=backend_url, poll_wait_s=POLL_WAIT_S) as server:
         yield server
 
 

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from bridge.testing import EngineServer
-from tests.engine.http.conftest import Api, new_id, read_sse
+from tests.engine.http.api import Api, read_sse
+from tests.helpers import new_id
 
 SCRIPT = r"""
 local workflow = require("assay.workflow")

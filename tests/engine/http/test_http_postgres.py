@@ -1,10 +1,8 @@
-"""Key HTTP tests again on ``serve --backend postgresql://...``, and wake-ups across instances.
+"""Wake-ups across engine instances on one PostgreSQL database (LISTEN/NOTIFY).
 
-The imported tests are the SQLite suite's own functions; this module's ``engine`` and ``live``
-fixtures (which override the package's) put them on an engine process backed by a throwaway
-PostgreSQL database. The cross-instance tests start two engine processes on one database and
-check that what happens through one wakes held polls and ``/wait`` calls on the other
-(LISTEN/NOTIFY).
+Two engine processes on one throwaway database: what happens through one must wake held polls
+and ``/wait`` calls on the other. (The whole HTTP tier runs on PostgreSQL too: the package's
+``engine`` fixture is parametrised over both stores.)
 """
 
 from __future__ import annotations
@@ -18,31 +16,8 @@ import pytest
 
 from bridge.testing import EngineServer
 from tests.engine import pgdb
-from tests.engine.http.conftest import Api, new_id
-from tests.engine.http.test_http_admin import (  # noqa: F401 - collected here on PostgreSQL
-    test_namespaces_create_list_stats_delete,
-    test_queues_report_pending_activities_and_workers,
-    test_schedule_create_get_list_pause_resume_delete,
-)
-from tests.engine.http.test_http_live import (  # noqa: F401
-    test_held_poll_answers_null_early_when_an_activity_becomes_ready,
-    test_held_poll_returns_the_task_as_soon_as_a_workflow_starts,
-    test_timer_fires_through_the_due_runner_and_wakes_a_held_poll,
-)
-from tests.engine.http.test_http_tasks import (  # noqa: F401
-    test_activity_claim_complete_wakes_the_workflow_with_the_result,
-    test_commands_from_a_worker_without_the_lease_are_409,
-    test_fail_with_attempts_left_requeues_and_final_failure_is_recorded,
-    test_workflow_task_poll_claims_once_and_moves_pending_to_running,
-)
-from tests.engine.http.test_http_workflows import (  # noqa: F401
-    test_a_workflow_runs_to_completion_through_commands,
-    test_cancel_of_pending_workflow_finalises_it_at_once,
-    test_continue_as_new_starts_a_new_run_and_completes_the_old,
-    test_start_duplicate_id_is_409_with_json_error,
-    test_terminate_sets_failed_with_the_reason,
-    test_wait_returns_as_soon_as_the_workflow_finishes,
-)
+from tests.engine.http.api import Api
+from tests.helpers import new_id
 
 POLL_WAIT_S = 10.0
 #: Lets the poll request reach the server and be held before the work is created elsewhere
@@ -57,13 +32,6 @@ def pg_url() -> Iterator[str]:
         yield pgdb.url_for(name)
     finally:
         pgdb.drop_database(name)
-
-
-@pytest.fixture(scope="module")
-def engine(pg_url: str) -> Iterator[EngineServer]:
-    """The module's engine, on PostgreSQL; idle polls answer at once (as in the SQLite run)."""
-    with EngineServer(backend_url=pg_url, poll_wait_s=0) as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,8 @@ import pytest
 import requests
 
 from bridge.testing import EngineServer, EngineServerError
-from tests.engine.http.conftest import Api, new_id
+from tests.engine.http.api import Api
+from tests.helpers import new_id
 
 
 def test_startup_logs_the_bound_url_and_writes_the_port_file(

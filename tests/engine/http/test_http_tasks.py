@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.engine.http.conftest import Api, new_id
+from tests.engine.http.api import Api
+from tests.helpers import new_id
 
 ACTIVITY_KEYS = {
     "id", "workflow_id", "seq", "name", "task_queue", "input", "status", "result", "error",

@@ -7,7 +7,8 @@ import threading
 import time
 from typing import Any
 
-from tests.engine.http.conftest import Api, new_id
+from tests.engine.http.api import Api
+from tests.helpers import new_id
 
 WORKFLOW_RECORD_KEYS = {
     "id", "namespace", "run_id", "workflow_type", "task_queue", "status", "input", "result",
