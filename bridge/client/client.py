@@ -24,7 +24,6 @@ from bridge.errors import (
     ConflictError,
     EngineResponseError,
     EngineUnavailableError,
-    InvalidRequestError,
     NotFoundError,
     WorkflowAlreadyExistsError,
     WorkflowFailedError,

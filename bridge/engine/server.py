@@ -26,7 +26,6 @@ with exit code 1.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import importlib.util
 import logging
@@ -34,7 +33,6 @@ import os
 import signal
 import socket
 import threading
-import time
 from collections.abc import Callable, Generator
 from pathlib import Path
 from types import FrameType
@@ -49,7 +47,6 @@ from bridge.engine.instance_lock import InstanceLock
 from bridge.engine.notify import Notifier, NullNotifier
 from bridge.engine.runner import DueRunner
 from bridge.engine.store.base import CAP_SEVERAL_INSTANCES
-from bridge.errors import StoreError, StoreUnavailableError
 
 if TYPE_CHECKING:
     from bridge.engine.core import Engine

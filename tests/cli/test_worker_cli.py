@@ -12,7 +12,7 @@ import pytest
 from bridge import Client, Worker
 from bridge.testing import EngineServer
 from tests.cli.clikit import cli, cli_process
-from tests.client.kit import engine, new_id, queue, worker  # noqa: F401 - fixtures
+from tests.helpers import new_id
 
 Cap = pytest.CaptureFixture[str]
 
@@ -34,15 +34,15 @@ def double(ctx, input):
 '''
 
 
-def test_worker_list_shows_a_registered_worker(engine: EngineServer, worker: Worker,  # noqa: F811
+def test_worker_list_shows_a_registered_worker(engine_server: EngineServer, worker: Worker,
                                                queue: str, capsys: Cap) -> None:
-    r = cli(capsys, engine.url, "worker", "list")
+    r = cli(capsys, engine_server.url, "worker", "list")
     assert r.code == 0
     header, *rows = r.out.splitlines()
     assert header.split()[:5] == ["ID", "IDENTITY", "QUEUE", "WORKFLOWS", "ACTIVITIES"]
     mine = [row for row in rows if f" {queue} " in row]
     assert len(mine) == 1 and "Echo" in mine[0]
-    listed = [w for w in cli(capsys, engine.url, "worker", "list", "--json").json()
+    listed = [w for w in cli(capsys, engine_server.url, "worker", "list", "--json").json()
               if w["task_queue"] == queue]
     assert "Gate" in listed[0]["workflows"] and listed[0]["activities"] == []
     assert cli(capsys, "http://127.0.0.1:9", "worker", "list").code == 4
@@ -59,10 +59,10 @@ def _run_worker(tmp_path: Path, engine_url: str, queue_name: str, *argv: str,
 
 
 @pytest.mark.parametrize("target", ["myworkers:worker", "myworkers", "myworkers.py:worker"])
-def test_worker_run_serves_until_sigterm(engine: EngineServer, tmp_path: Path,  # noqa: F811
+def test_worker_run_serves_until_sigterm(engine_server: EngineServer, tmp_path: Path,
                                          target: str) -> None:
     q = new_id("run")
-    proc = _run_worker(tmp_path, engine.url, q, target, "--concurrency", "2")
+    proc = _run_worker(tmp_path, engine_server.url, q, target, "--concurrency", "2")
     seen = []
     try:
         assert proc.stderr is not None
@@ -70,7 +70,7 @@ def test_worker_run_serves_until_sigterm(engine: EngineServer, tmp_path: Path,  
             seen.append(line)
             if sum("Registered as worker" in x for x in seen) == 2:
                 break
-        with Client(engine.url) as c:
+        with Client(engine_server.url) as c:
             wid = c.start("Twice", input=21, task_queue=q)["workflow_id"]
             assert c.result(wid, timeout=60) == 42
             assert len([w for w in c.workers() if w["task_queue"] == q]) == 2
@@ -82,14 +82,14 @@ def test_worker_run_serves_until_sigterm(engine: EngineServer, tmp_path: Path,  
     assert "2 poll loop(s)" in err and "SIGTERM" in err
 
 
-def test_worker_run_overrides_the_queue(engine: EngineServer, tmp_path: Path) -> None:  # noqa: F811
+def test_worker_run_overrides_the_queue(engine_server: EngineServer, tmp_path: Path) -> None:
     q = new_id("other")
     proc = _run_worker(tmp_path, "http://127.0.0.1:9", "unused", "myworkers:worker",
-                       "--queue", q, "--url", engine.url, activity_queue=q)
+                       "--queue", q, "--url", engine_server.url, activity_queue=q)
     try:
-        with Client(engine.url) as c:
+        with Client(engine_server.url) as c:
             wid = c.start("Twice", input=1, task_queue=q)["workflow_id"]
-            assert c.result(wid, timeout=60) == 2  # served on q, from the --url engine
+            assert c.result(wid, timeout=60) == 2  # served on q, from the --url engine_server
     finally:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=60)

@@ -21,32 +21,32 @@ from bridge import (
 )
 from bridge.errors import AuthError, ConflictError, InvalidRequestError, NotFoundError
 from bridge.testing import EngineServer
-from tests.client.kit import engine, new_id, queue, worker  # noqa: F401 - fixtures
+from tests.helpers import new_id
 
 pytestmark = pytest.mark.usefixtures("worker")
 
 
 @pytest.fixture
-def client(engine: EngineServer) -> Iterator[Client]:  # noqa: F811
-    with Client(engine.url) as c:
+def client(engine_server: EngineServer) -> Iterator[Client]:
+    with Client(engine_server.url) as c:
         yield c
 
 
-def test_start_generates_an_id_and_returns_the_lua_shape(client: Client, queue: str) -> None:  # noqa: F811
+def test_start_generates_an_id_and_returns_the_lua_shape(client: Client, queue: str) -> None:
     started = client.start("Echo", input={"a": 1}, task_queue=queue)
     assert set(started) == {"workflow_id", "run_id", "status"}
     assert started["workflow_id"].startswith("Echo-") and started["status"] == "PENDING"
     assert client.result(started["workflow_id"], timeout=30) == {"a": 1}
 
 
-def test_start_with_a_taken_id_raises_already_exists(client: Client, queue: str) -> None:  # noqa: F811
+def test_start_with_a_taken_id_raises_already_exists(client: Client, queue: str) -> None:
     wid = new_id()
     client.start("Echo", wid, 1, task_queue=queue)
     with pytest.raises(WorkflowAlreadyExistsError):
         client.start("Echo", wid, 2, task_queue=queue)
 
 
-def test_describe_decodes_input_and_result(client: Client, queue: str) -> None:  # noqa: F811
+def test_describe_decodes_input_and_result(client: Client, queue: str) -> None:
     wid = new_id()
     client.start("Echo", wid, {"n": [1, 2], "s": "x"}, task_queue=queue)
     client.result(wid, timeout=30)
@@ -62,7 +62,7 @@ def test_describe_of_an_unknown_id_raises_not_found(client: Client) -> None:
         client.describe(new_id("missing"))
 
 
-def test_result_of_a_failed_workflow_carries_the_error(client: Client, queue: str) -> None:  # noqa: F811
+def test_result_of_a_failed_workflow_carries_the_error(client: Client, queue: str) -> None:
     wid = new_id()
     client.start("Fails", wid, task_queue=queue)
     with pytest.raises(WorkflowFailedError) as info:
@@ -77,7 +77,7 @@ def test_result_times_out_when_nothing_runs_it(client: Client) -> None:
         client.result(wid, timeout=0.3)
 
 
-def test_signal_wakes_a_waiting_workflow(client: Client, queue: str) -> None:  # noqa: F811
+def test_signal_wakes_a_waiting_workflow(client: Client, queue: str) -> None:
     wid = new_id()
     client.start("Gate", wid, task_queue=queue)
     client.signal(wid, "go", {"by": "ann"})
@@ -91,7 +91,7 @@ def test_signal_to_an_unknown_workflow_raises_not_found(client: Client) -> None:
         client.signal(new_id("missing"), "go")
 
 
-def test_cancel_ends_a_workflow_cancelled(client: Client, queue: str) -> None:  # noqa: F811
+def test_cancel_ends_a_workflow_cancelled(client: Client, queue: str) -> None:
     wid = new_id()
     client.start("Gate", wid, task_queue=queue)
     client.cancel(wid)
@@ -111,7 +111,7 @@ def test_terminate_fails_a_workflow_with_the_reason(client: Client) -> None:
     assert info.value.status == "FAILED" and info.value.error == "operator said so"
 
 
-def test_list_filters_by_status_type_and_limit(client: Client, queue: str) -> None:  # noqa: F811
+def test_list_filters_by_status_type_and_limit(client: Client, queue: str) -> None:
     kind = f"Kind{new_id('x').replace('-', '')}"
     ids = [client.start(kind, task_queue=f"nobody-{kind}")["workflow_id"] for _ in range(3)]
     client.terminate(ids[0])
@@ -122,7 +122,7 @@ def test_list_filters_by_status_type_and_limit(client: Client, queue: str) -> No
     assert client.list(type=kind, status="PENDING", limit=1)[0]["id"] == ids[2]
 
 
-def test_events_and_children(client: Client, queue: str) -> None:  # noqa: F811
+def test_events_and_children(client: Client, queue: str) -> None:
     wid = new_id()
     client.start("Parent", wid, task_queue=queue)
     assert client.result(wid, timeout=30) == {"child": {"from": "parent"}}
@@ -160,7 +160,7 @@ def test_schedule_with_a_bad_cron_or_a_taken_name_is_refused(client: Client) -> 
     client.schedules.delete(name)
 
 
-def test_workers_and_queues(client: Client, worker: Worker, queue: str) -> None:  # noqa: F811
+def test_workers_and_queues(client: Client, worker: Worker, queue: str) -> None:
     mine = [w for w in client.workers() if w["task_queue"] == queue]
     assert mine and "Echo" in mine[0]["workflows"]
     assert queue in [q["queue"] for q in client.queues()]
@@ -172,7 +172,7 @@ def test_an_unreachable_engine_raises_engine_unavailable() -> None:
 
 
 class _NoWaitProxy(http.server.BaseHTTPRequestHandler):
-    """Forwards to the engine but has no ``/wait`` route, like assay's engine."""
+    """Forwards to the engine but has no ``/wait`` route, like assay's engine_server."""
 
     upstream = ""
 
@@ -199,9 +199,9 @@ class _NoWaitProxy(http.server.BaseHTTPRequestHandler):
 
 
 def test_result_falls_back_to_polling_without_the_wait_route(
-    client: Client, engine: EngineServer, queue: str  # noqa: F811
+    client: Client, engine_server: EngineServer, queue: str
 ) -> None:
-    handler = type("Proxy", (_NoWaitProxy,), {"upstream": engine.url})
+    handler = type("Proxy", (_NoWaitProxy,), {"upstream": engine_server.url})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

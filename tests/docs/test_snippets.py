@@ -14,7 +14,6 @@ import shlex
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,19 +31,13 @@ def fenced(path: Path, info: str) -> list[str]:
             if m.group(1).strip() == info]
 
 
-@pytest.fixture
-def engine() -> Iterator[EngineServer]:
-    with EngineServer(poll_wait_s=1.0) as server:
-        yield server
-
-
-def test_python_api_snippets_run(engine: EngineServer, capsys: pytest.CaptureFixture[str]) -> None:
+def test_python_api_snippets_run(fresh_engine_server: EngineServer, capsys: pytest.CaptureFixture[str]) -> None:
     blocks = fenced(DOCS / "python-api.md", "python")
     assert len(blocks) >= 8
     namespace: dict[str, object] = {"__name__": "docs_python_api"}
     try:
         for i, code in enumerate(blocks):
-            source = code.replace("http://localhost:8080", engine.url)
+            source = code.replace("http://localhost:8080", fresh_engine_server.url)
             exec(compile(source, f"docs/python-api.md block {i + 1}", "exec"), namespace)
     finally:
         worker = namespace.get("worker")
@@ -54,8 +47,8 @@ def test_python_api_snippets_run(engine: EngineServer, capsys: pytest.CaptureFix
     assert "PENDING" in capsys.readouterr().out
 
 
-def test_cli_doc_commands_run(engine: EngineServer, tmp_path: Path) -> None:
-    run = run_readme(DOCS / "cli.md", engine.url, tmp_path)
+def test_cli_doc_commands_run(fresh_engine_server: EngineServer, tmp_path: Path) -> None:
+    run = run_readme(DOCS / "cli.md", fresh_engine_server.url, tmp_path)
     assert run.stdout('assay-bridge workflow result tour-2').strip() == "exit code 1"
     assert run.stdout('assay-bridge workflow describe no-such-id').strip() == "exit code 3"
     assert run.stdout('assay-bridge workflow result tour-3').strip() == "exit code 1"
@@ -88,7 +81,7 @@ def test_every_documented_command_parses(path: Path) -> None:
                 pytest.fail(f"{path.name}: {command!r} does not parse")
 
 
-def test_readme_python_blocks_compile_and_the_client_snippet_runs(engine: EngineServer) -> None:
+def test_readme_python_blocks_compile_and_the_client_snippet_runs(fresh_engine_server: EngineServer) -> None:
     blocks = fenced(ROOT / "README.md", "python")
     for i, code in enumerate(blocks):
         compile(code, f"README.md block {i + 1}", "exec")
@@ -96,10 +89,10 @@ def test_readme_python_blocks_compile_and_the_client_snippet_runs(engine: Engine
     assert len(client_blocks) == 1
     worker = subprocess.Popen(
         [sys.executable, "-m", "bridge", "run", "examples/hello/worker.lua"], cwd=ROOT,
-        env=environment(engine.url), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env=environment(fresh_engine_server.url), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         done = subprocess.run(
-            [sys.executable, "-c", client_blocks[0].replace("http://localhost:8080", engine.url)],
+            [sys.executable, "-c", client_blocks[0].replace("http://localhost:8080", fresh_engine_server.url)],
             capture_output=True, text=True, timeout=120, check=False)
     finally:
         worker.send_signal(signal.SIGINT)

@@ -10,13 +10,7 @@ from bridge import Client
 from bridge.testing import EngineServer
 
 
-@pytest.fixture(scope="module")
-def engine() -> Iterator[EngineServer]:
-    with EngineServer(poll_wait_s=1.0) as server:
-        yield server
-
-
 @pytest.fixture
-def client(engine: EngineServer) -> Iterator[Client]:
-    with Client(engine.url) as c:
+def client(engine_server: EngineServer) -> Iterator[Client]:
+    with Client(engine_server.url) as c:
         yield c

@@ -22,8 +22,8 @@ def queue() -> str:
 
 
 @pytest.fixture
-def worker(engine: EngineServer, tmp_path: Path, queue: str) -> Iterator[LuaWorker]:
-    w = LuaWorker(tmp_path, engine.url, queue)
+def worker(engine_server: EngineServer, tmp_path: Path, queue: str) -> Iterator[LuaWorker]:
+    w = LuaWorker(tmp_path, engine_server.url, queue)
     yield w
     assert w.stop() == 0, w.stderr()
 
@@ -137,9 +137,9 @@ def test_cancel_during_a_timer(worker: LuaWorker, client: Client, queue: str) ->
 
 
 def test_worker_killed_during_sleep_another_finishes_side_effect_once(
-    engine: EngineServer, client: Client, tmp_path: Path, queue: str
+    engine_server: EngineServer, client: Client, tmp_path: Path, queue: str
 ) -> None:
-    first = LuaWorker(tmp_path, engine.url, queue, name="first")
+    first = LuaWorker(tmp_path, engine_server.url, queue, name="first")
     w = wid("crash-sleep")
     client.start("SleepThenEffect", w, {"seconds": 1}, task_queue=queue)
     deadline = time.monotonic() + 20
@@ -147,7 +147,7 @@ def test_worker_killed_during_sleep_another_finishes_side_effect_once(
         assert time.monotonic() < deadline
         client.wait(w, timeout=0.05)
     first.kill()
-    second = LuaWorker(tmp_path, engine.url, queue, name="second")
+    second = LuaWorker(tmp_path, engine_server.url, queue, name="second")
     try:
         assert client.result(w, timeout=60) == {"value": f"effect-{w}"}
     finally:
@@ -156,11 +156,11 @@ def test_worker_killed_during_sleep_another_finishes_side_effect_once(
 
 
 def test_activity_of_a_killed_worker_is_retried_elsewhere_after_start_to_close(
-    engine: EngineServer, client: Client, tmp_path: Path, queue: str
+    engine_server: EngineServer, client: Client, tmp_path: Path, queue: str
 ) -> None:
     hang = tmp_path / "hang"
     env = {"HANG_FILE": str(hang)}
-    first = LuaWorker(tmp_path, engine.url, queue, name="first", extra_env=env)
+    first = LuaWorker(tmp_path, engine_server.url, queue, name="first", extra_env=env)
     w = wid("slow")
     client.start("Slow", w, {"timeout": 1}, task_queue=queue)
     deadline = time.monotonic() + 20
@@ -169,7 +169,7 @@ def test_activity_of_a_killed_worker_is_retried_elsewhere_after_start_to_close(
         client.wait(w, timeout=0.05)
     first.kill()
     killed_at = time.time()
-    second = LuaWorker(tmp_path, engine.url, queue, name="second", extra_env=env)
+    second = LuaWorker(tmp_path, engine_server.url, queue, name="second", extra_env=env)
     try:
         assert client.result(w, timeout=60) == "slow done"
     finally:
@@ -183,15 +183,15 @@ def test_activity_of_a_killed_worker_is_retried_elsewhere_after_start_to_close(
 
 
 def test_engine_killed_mid_run_every_workflow_completes(tmp_path: Path, queue: str) -> None:
-    with EngineServer(poll_wait_s=0.5, extra_args=["--port", str(_free_port())]) as engine:
-        worker = LuaWorker(tmp_path, engine.url, queue)
+    with EngineServer(poll_wait_s=0.5, extra_args=["--port", str(_free_port())]) as engine_server:
+        worker = LuaWorker(tmp_path, engine_server.url, queue)
         try:
-            with Client(engine.url) as client:
+            with Client(engine_server.url) as client:
                 ids = [wid("survive") for _ in range(20)]
                 for i, w in enumerate(ids):
                     client.start("TwoSteps", w, {"n": i}, task_queue=queue)
-                engine.kill()
-                engine.start()
+                engine_server.kill()
+                engine_server.start()
                 for i, w in enumerate(ids):
                     assert client.result(w, timeout=60) == {"result": i + 11}
             assert worker.alive(), worker.stderr()

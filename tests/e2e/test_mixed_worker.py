@@ -31,8 +31,8 @@ workflow.activity("lua_fail", function(ctx, input) error("lua says no") end)
 """
 
 
-def make_worker(engine: EngineServer, queue: str, **kwargs: Any) -> Worker:
-    w = Worker(engine.url, queue=queue, log_stderr=False, **kwargs)
+def make_worker(engine_server: EngineServer, queue: str, **kwargs: Any) -> Worker:
+    w = Worker(engine_server.url, queue=queue, log_stderr=False, **kwargs)
 
     @w.activity("py_score")
     def py_score(ctx: Any, input: Any) -> Any:
@@ -80,8 +80,8 @@ def queue() -> str:
 
 
 @pytest.fixture
-def worker(engine: EngineServer, queue: str) -> Iterator[Worker]:
-    w = make_worker(engine, queue)
+def worker(engine_server: EngineServer, queue: str) -> Iterator[Worker]:
+    w = make_worker(engine_server, queue)
     w.start()
     assert w.wait_registered(timeout=30)
     yield w
@@ -120,9 +120,9 @@ def test_python_workflow_catches_lua_activity_failure(
     assert client.result("catch-1", timeout=30) == {"caught": "lua says no"}
 
 
-def test_unhandled_python_error_fails_the_workflow(engine: EngineServer, client: Client,
+def test_unhandled_python_error_fails_the_workflow(engine_server: EngineServer, client: Client,
                                                    queue: str) -> None:
-    w = Worker(engine.url, queue=queue, log_stderr=False)
+    w = Worker(engine_server.url, queue=queue, log_stderr=False)
 
     @w.workflow("Broken")
     def broken(ctx: Any, input: Any) -> Any:
@@ -152,10 +152,10 @@ def test_python_activity_error_carries_its_type_and_is_retried(
     assert info.value.error.endswith("activity 'py_flaky' failed: ValueError: attempt 2 failed")
 
 
-def test_concurrency_runs_independent_loops(engine: EngineServer, client: Client,
+def test_concurrency_runs_independent_loops(engine_server: EngineServer, client: Client,
                                             queue: str) -> None:
     both_running = threading.Barrier(2, timeout=20)
-    w = Worker(engine.url, queue=queue, concurrency=2, log_stderr=False)
+    w = Worker(engine_server.url, queue=queue, concurrency=2, log_stderr=False)
 
     @w.activity("meet")
     def meet(ctx: Any, input: Any) -> Any:

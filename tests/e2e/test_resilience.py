@@ -20,10 +20,10 @@ def free_port() -> int:
 def test_activity_result_survives_an_engine_crash() -> None:
     port = free_port()
     # the later "--port" wins over EngineServer's "--port 0": the restart must reuse the port
-    with EngineServer(poll_wait_s=0.5, extra_args=["--port", str(port)]) as engine:
+    with EngineServer(poll_wait_s=0.5, extra_args=["--port", str(port)]) as engine_server:
         started, release = threading.Event(), threading.Event()
         runs: list[int] = []
-        w = Worker(engine.url, queue="crash", log_stderr=False)
+        w = Worker(engine_server.url, queue="crash", log_stderr=False)
 
         @w.activity("slow")
         def slow(ctx: Any, input: Any) -> Any:
@@ -39,14 +39,14 @@ def test_activity_result_survives_an_engine_crash() -> None:
         w.start()
         try:
             assert w.wait_registered(timeout=30)
-            with Client(engine.url) as client:
+            with Client(engine_server.url) as client:
                 client.start("Crashy", "crash-1", 7, task_queue="crash")
             assert started.wait(30)
-            engine.kill()          # SIGKILL while the activity is in hand
+            engine_server.kill()          # SIGKILL while the activity is in hand
             release.set()          # the activity finishes while the engine is down
-            engine.start()         # same database, same port
-            assert engine.url.endswith(f":{port}")
-            with Client(engine.url) as client:
+            engine_server.start()         # same database, same port
+            assert engine_server.url.endswith(f":{port}")
+            with Client(engine_server.url) as client:
                 assert client.result("crash-1", timeout=30) == {"done": 7}
             assert runs == [1]
         finally:

@@ -1,4 +1,4 @@
-"""An unchanged assay worker script under ``assay-bridge run``, against a real engine."""
+"""An unchanged assay worker script under ``assay-bridge run``, against a real engine_server."""
 
 from __future__ import annotations
 
@@ -33,11 +33,11 @@ workflow.listen({ queue = env.get("QUEUE") })
 """
 
 
-def start_worker(engine: EngineServer, tmp_path: Path, queue: str) -> subprocess.Popen[str]:
+def start_worker(engine_server: EngineServer, tmp_path: Path, queue: str) -> subprocess.Popen[str]:
     script = tmp_path / "worker.lua"
     script.write_text(WORKER)
     env = {
-        "PATH": "/usr/bin:/bin", "ENGINE_URL": engine.url, "QUEUE": queue,
+        "PATH": "/usr/bin:/bin", "ENGINE_URL": engine_server.url, "QUEUE": queue,
         "STARTED_FILE": str(tmp_path / "started"), "GO_FILE": str(tmp_path / "go"),
     }
     return subprocess.Popen(
@@ -56,10 +56,10 @@ def wait_for_line(proc: subprocess.Popen[str], needle: str) -> str:
     raise AssertionError(f"{needle!r} never printed; stderr was:\n{''.join(seen)}")
 
 
-def test_lua_worker_script_runs_workflows(engine: EngineServer, client: Client,
+def test_lua_worker_script_runs_workflows(engine_server: EngineServer, client: Client,
                                           tmp_path: Path) -> None:
     queue = f"q-{uuid.uuid4().hex[:8]}"
-    proc = start_worker(engine, tmp_path, queue)
+    proc = start_worker(engine_server, tmp_path, queue)
     try:
         wait_for_line(proc, "Registered as worker")
         client.start("Greet", f"greet-{queue}", {"name": "ann"}, task_queue=queue)
@@ -71,10 +71,10 @@ def test_lua_worker_script_runs_workflows(engine: EngineServer, client: Client,
         proc.communicate()
 
 
-def test_sigterm_finishes_and_reports_the_task_in_hand(engine: EngineServer, client: Client,
+def test_sigterm_finishes_and_reports_the_task_in_hand(engine_server: EngineServer, client: Client,
                                                        tmp_path: Path) -> None:
     queue = f"q-{uuid.uuid4().hex[:8]}"
-    proc = start_worker(engine, tmp_path, queue)
+    proc = start_worker(engine_server, tmp_path, queue)
     try:
         wait_for_line(proc, "Registered as worker")
         wf = f"slow-{queue}"

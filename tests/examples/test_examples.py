@@ -8,23 +8,15 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
-import pytest
 
 from bridge import Client
 from bridge.testing import EngineServer
 from tests.examples.readme import ROOT, blocks, environment, run_readme
 
 EXAMPLES = ROOT / "examples"
-
-
-@pytest.fixture
-def engine() -> Iterator[EngineServer]:
-    with EngineServer(poll_wait_s=1.0) as server:
-        yield server
 
 
 def test_every_example_has_a_readme_with_commands() -> None:
@@ -36,29 +28,29 @@ def test_every_example_has_a_readme_with_commands() -> None:
         assert any(b.commands for b in blocks(readme)), name
 
 
-def test_hello(engine: EngineServer, tmp_path: Path) -> None:
-    run = run_readme(EXAMPLES / "hello" / "README.md", engine.url, tmp_path)
+def test_hello(fresh_engine_server: EngineServer, tmp_path: Path) -> None:
+    run = run_readme(EXAMPLES / "hello" / "README.md", fresh_engine_server.url, tmp_path)
     assert "COMPLETED" in run.stdout("assay-bridge workflow describe hello-1")
     events = run.stdout("assay-bridge workflow events hello-1")
     assert "ActivityCompleted" in events and "WorkflowCompleted" in events
 
 
-def test_approval(engine: EngineServer, tmp_path: Path) -> None:
-    run_readme(EXAMPLES / "approval" / "README.md", engine.url, tmp_path)
-    with Client(engine.url) as c:
+def test_approval(fresh_engine_server: EngineServer, tmp_path: Path) -> None:
+    run_readme(EXAMPLES / "approval" / "README.md", fresh_engine_server.url, tmp_path)
+    with Client(fresh_engine_server.url) as c:
         kinds = [e["event_type"] for e in c.events("approval-1")]
     assert "SignalReceived" in kinds
 
 
-def test_mixed(engine: EngineServer, tmp_path: Path) -> None:
-    run = run_readme(EXAMPLES / "mixed" / "README.md", engine.url, tmp_path)
+def test_mixed(fresh_engine_server: EngineServer, tmp_path: Path) -> None:
+    run = run_readme(EXAMPLES / "mixed" / "README.md", fresh_engine_server.url, tmp_path)
     assert json.loads(run.stdout("assay-bridge workflow result order-1"))["review"]["verdict"] \
         == "reject"
     assert "order-1-review" in run.stdout("assay-bridge workflow children order-1")
 
 
-def test_nightly(engine: EngineServer, tmp_path: Path) -> None:
-    run = run_readme(EXAMPLES / "nightly" / "README.md", engine.url, tmp_path)
+def test_nightly(fresh_engine_server: EngineServer, tmp_path: Path) -> None:
+    run = run_readme(EXAMPLES / "nightly" / "README.md", fresh_engine_server.url, tmp_path)
     result = json.loads(run.stdout("assay-bridge workflow result report-now"))
     assert result["items"] == 2 and result["rows"] == 130
     assert re.fullmatch(r"\d{4}-\d\d-\d\d", result["date"])
@@ -68,14 +60,14 @@ def test_nightly(engine: EngineServer, tmp_path: Path) -> None:
     assert "nightly" in run.stdout("assay-bridge schedule list")
 
 
-def test_nightly_schedule_fires_and_runs_the_report(engine: EngineServer,
+def test_nightly_schedule_fires_and_runs_the_report(fresh_engine_server: EngineServer,
                                                     tmp_path: Path) -> None:
-    env = environment(engine.url)
+    env = environment(fresh_engine_server.url)
     worker = subprocess.Popen(
         [sys.executable, "-m", "bridge", "run", "examples/nightly/worker.lua"], cwd=ROOT,
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        with Client(engine.url) as c:
+        with Client(fresh_engine_server.url) as c:
             c.schedules.create("every-second", "NightlyReport", "* * * * * *",
                                input={"items": ["a"]})
             # the engine offers no event for "a schedule fired": poll its record
@@ -92,8 +84,8 @@ def test_nightly_schedule_fires_and_runs_the_report(engine: EngineServer,
         assert worker.wait(30) == 0
 
 
-def test_python_only(engine: EngineServer, tmp_path: Path) -> None:
-    run = run_readme(EXAMPLES / "python-only" / "README.md", engine.url, tmp_path)
+def test_python_only(fresh_engine_server: EngineServer, tmp_path: Path) -> None:
+    run = run_readme(EXAMPLES / "python-only" / "README.md", fresh_engine_server.url, tmp_path)
     failed = [out for cmd, out in run.outputs.items() if cmd.endswith('echo "exit code $?"')]
     assert failed[0].stdout.strip() == "exit code 1"
     assert "unknown sku 'kiwi'" in failed[0].stderr

@@ -1,4 +1,4 @@
-"""API-key auth on a real engine: every route of the table, keys at rest, tokens in logs, SSE."""
+"""API-key auth on a real auth_engine: every route of the table, keys at rest, tokens in logs, SSE."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from bridge.testing import EngineServer
 
 
 @pytest.fixture(scope="module")
-def engine() -> Iterator[tuple[EngineServer, str]]:
+def auth_engine() -> Iterator[tuple[EngineServer, str]]:
     with EngineServer(poll_wait_s=0, auth_api_key=True,
                       extra_args=["--access-log", "--log-level", "debug"]) as server:
         yield server, server.create_api_key()
@@ -35,9 +35,9 @@ def _routes() -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("method, path", _routes())
-def test_every_route_but_the_open_ones_needs_a_key(engine: tuple[EngineServer, str], method: str,
+def test_every_route_but_the_open_ones_needs_a_key(auth_engine: tuple[EngineServer, str], method: str,
                                                    path: str) -> None:
-    server, key = engine
+    server, key = auth_engine
     url = server.url + path
     open_route = path in auth.OPEN_PATHS
     assert auth.needs_auth(path) is not open_route
@@ -57,8 +57,8 @@ def test_every_route_but_the_open_ones_needs_a_key(engine: tuple[EngineServer, s
     assert r.status_code != 401, (method, path)
 
 
-def test_sse_stream_needs_a_key_and_streams_with_one(engine: tuple[EngineServer, str]) -> None:
-    server, key = engine
+def test_sse_stream_needs_a_key_and_streams_with_one(auth_engine: tuple[EngineServer, str]) -> None:
+    server, key = auth_engine
     assert requests.get(f"{server.api_url}/events/stream", timeout=10).status_code == 401
     with requests.get(f"{server.api_url}/events/stream", stream=True, timeout=10,
                       headers={"Authorization": f"Bearer {key}"}) as r:
@@ -67,8 +67,8 @@ def test_sse_stream_needs_a_key_and_streams_with_one(engine: tuple[EngineServer,
 
 
 def test_keys_are_stored_hashed_and_compared_in_constant_time(
-        engine: tuple[EngineServer, str]) -> None:
-    server, key = engine
+        auth_engine: tuple[EngineServer, str]) -> None:
+    server, key = auth_engine
     db = Path(server.backend_url.removeprefix("sqlite:///"))
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
@@ -82,8 +82,8 @@ def test_keys_are_stored_hashed_and_compared_in_constant_time(
     assert "hmac.compare_digest" in inspect.getsource(api_keys.verify_api_key)
 
 
-def test_tokens_never_reach_the_log(engine: tuple[EngineServer, str]) -> None:
-    server, key = engine
+def test_tokens_never_reach_the_log(auth_engine: tuple[EngineServer, str]) -> None:
+    server, key = auth_engine
     wrong = "assay_" + "f" * 64
     for token in (key, wrong, "not-even-a-key-7c1e"):
         h = {"Authorization": f"Bearer {token}"}

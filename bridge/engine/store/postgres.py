@@ -39,7 +39,6 @@ from importlib import resources
 from typing import Any
 
 import psycopg
-from psycopg import errors as pg_errors
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 

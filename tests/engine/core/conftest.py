@@ -27,7 +27,7 @@ def notifier() -> RecordingNotifier:
 
 
 @pytest.fixture
-def engine(backend_url: str, clock: FakeClock, notifier: RecordingNotifier) -> Iterator[Engine]:
+def core(backend_url: str, clock: FakeClock, notifier: RecordingNotifier) -> Iterator[Engine]:
     """An engine over a fresh database of each backend."""
     eng = Engine.open(backend_url, clock=clock, notifier=notifier, pool_size=4,
                       settings=Settings(dispatch_timeout_s=30.0, worker_dead_after_s=60.0))

@@ -1,4 +1,4 @@
-"""A Python mirror of workflow.lua's replay (``_make_workflow_ctx``), for driving the engine.
+"""A Python mirror of workflow.lua's replay (``_make_workflow_ctx``), for driving the core.
 
 It reads history exactly as the Lua client does (the same event types and payload keys) and
 yields one command per replay, so a test that passes here passes for the unchanged client.
@@ -118,24 +118,24 @@ def commands_for(task: dict[str, Any],
     return [{"type": "CompleteWorkflow", "result": result}]
 
 
-def drain(engine: Engine, handlers: Mapping[str, Handler],
+def drain(core: Engine, handlers: Mapping[str, Handler],
           activities: dict[str, Callable[[Any], Any]] | None = None, *,
           queue: str = "default", worker_id: str = "worker-1", max_turns: int = 200) -> int:
     """Run workflow and activity tasks on ``queue`` until none is ready; returns the turns."""
     activities = activities or {}
     for turn in range(max_turns):
-        task = poll_task(engine, queue=queue, worker_id=worker_id)
+        task = poll_task(core, queue=queue, worker_id=worker_id)
         if task is not None:
-            engine.submit_commands(task["workflow_id"], worker_id=worker_id,
+            core.submit_commands(task["workflow_id"], worker_id=worker_id,
                                    commands=commands_for(task, handlers))
             continue
-        act = engine.poll_activity_task(queue=queue, worker_id=worker_id)
+        act = core.poll_activity_task(queue=queue, worker_id=worker_id)
         if act is None:
             return turn
         try:
             value = activities[act["name"]](json.loads(act["input"]) if act["input"] else None)
         except Exception as exc:
-            engine.fail_activity(act["id"], str(exc))
+            core.fail_activity(act["id"], str(exc))
         else:
-            engine.complete_activity(act["id"], value)
+            core.complete_activity(act["id"], value)
     raise AssertionError("workflow did not settle")

@@ -9,43 +9,43 @@ from bridge.engine.history import HistoryCache, encode
 from bridge.engine.records import history_entry, parse_json_text
 
 
-def expected_task_text(engine: Engine, workflow_id: str) -> str:
+def expected_task_text(core: Engine, workflow_id: str) -> str:
     """What ``JSONResponse`` made of the dict-shaped task before the cache existed."""
-    wf = engine.get_workflow(workflow_id)
+    wf = core.get_workflow(workflow_id)
     return encode({
         "workflow_id": wf["id"], "namespace": wf["namespace"],
         "workflow_type": wf["workflow_type"], "task_queue": wf["task_queue"],
         "input": parse_json_text(wf["input"]),
-        "history": [history_entry(e) for e in engine.list_events(workflow_id)],
+        "history": [history_entry(e) for e in core.list_events(workflow_id)],
     })
 
 
-def claim_text(engine: Engine, worker: str = "k") -> str:
-    text = engine.poll_workflow_task(queue="default", worker_id=worker)
+def claim_text(core: Engine, worker: str = "k") -> str:
+    text = core.poll_workflow_task(queue="default", worker_id=worker)
     assert text is not None
     return text
 
 
-def test_poll_json_is_the_dict_poll_rendered_as_each_step_extends_the_history(engine: Engine) -> None:
-    engine.start_workflow(workflow_type="T", workflow_id="w1", input={"é": [1, 2.5, None]},
+def test_poll_json_is_the_dict_poll_rendered_as_each_step_extends_the_history(core: Engine) -> None:
+    core.start_workflow(workflow_type="T", workflow_id="w1", input={"é": [1, 2.5, None]},
                           task_queue="default")
-    assert claim_text(engine) == expected_task_text(engine, "w1")
+    assert claim_text(core) == expected_task_text(core, "w1")
     for seq in range(1, 4):
-        engine.submit_commands("w1", worker_id="k", commands=[
+        core.submit_commands("w1", worker_id="k", commands=[
             {"type": "ScheduleActivity", "seq": seq, "name": "a", "input": {"n": seq}}])
-        act = engine.poll_activity_task(queue="default", worker_id="k")
+        act = core.poll_activity_task(queue="default", worker_id="k")
         assert act is not None
-        engine.complete_activity(act["id"], {"n": seq, "s": "ü\n\"x\""})
-        assert claim_text(engine) == expected_task_text(engine, "w1")
-    engine.submit_commands("w1", worker_id="k", commands=[])
-    engine.signal_workflow("w1", "go", None)  # a nil payload is sent as false (compat.md)
-    text = claim_text(engine)
-    assert text == expected_task_text(engine, "w1")
+        core.complete_activity(act["id"], {"n": seq, "s": "ü\n\"x\""})
+        assert claim_text(core) == expected_task_text(core, "w1")
+    core.submit_commands("w1", worker_id="k", commands=[])
+    core.signal_workflow("w1", "go", None)  # a nil payload is sent as false (compat.md)
+    text = claim_text(core)
+    assert text == expected_task_text(core, "w1")
     assert '"payload":false' in text
 
 
-def test_poll_json_is_none_when_idle(engine: Engine) -> None:
-    assert engine.poll_workflow_task(queue="default", worker_id="k") is None
+def test_poll_json_is_none_when_idle(core: Engine) -> None:
+    assert core.poll_workflow_task(queue="default", worker_id="k") is None
 
 
 class FakeTx:

@@ -32,16 +32,16 @@ def backend_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
 
 
 @pytest.fixture(scope="module")
-def engine(backend_url: str | None) -> Iterator[EngineServer]:
+def engine_server(backend_url: str | None) -> Iterator[EngineServer]:
     """One engine for a whole test module; idle workflow-task polls answer at once."""
     with EngineServer(backend_url=backend_url, poll_wait_s=0) as server:
         yield server
 
 
 @pytest.fixture
-def api(engine: EngineServer) -> Iterator[Api]:
-    """An :class:`Api` on the module's engine."""
-    client = Api(engine)
+def api(engine_server: EngineServer) -> Iterator[Api]:
+    """An :class:`Api` on the module's engine_server."""
+    client = Api(engine_server)
     yield client
     client.close()
 

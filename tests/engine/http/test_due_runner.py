@@ -15,18 +15,18 @@ from bridge.errors import StoreError
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
+def core(tmp_path: Path) -> Iterator[Engine]:
     eng = Engine.open(f"sqlite:///{tmp_path / 'engine.db'}")
     yield eng
     eng.close()
 
 
-def test_runner_runs_at_start_then_sleeps_until_poked(engine: Engine) -> None:
+def test_runner_runs_at_start_then_sleeps_until_poked(core: Engine) -> None:
     calls: list[float | None] = []
     ran = threading.Semaphore(0)
 
     def run_due() -> float | None:
-        calls.append(engine.run_due())
+        calls.append(core.run_due())
         ran.release()
         return calls[-1]
 

@@ -1,5 +1,5 @@
 """Schedules, namespaces, queues, health, version, OpenAPI and routing errors over HTTP
-(engine-api §1.6-§1.8, §0)."""
+(engine_server-api §1.6-§1.8, §0)."""
 
 from __future__ import annotations
 

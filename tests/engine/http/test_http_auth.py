@@ -1,4 +1,4 @@
-"""API-key auth over HTTP (engine-api §4, compat-policy: health stays open)."""
+"""API-key auth over HTTP (engine_server-api §4, compat-policy: health stays open)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""End to end: the unchanged workflow.lua, run by ``python -m bridge run``, against the engine.
+"""End to end: the unchanged workflow.lua, run by ``python -m bridge run``, against the engine_server.
 
 The script starts a workflow and becomes a worker; the test follows the workflow over SSE,
 signals it when it waits, and reads the result. Along the way it covers an activity that

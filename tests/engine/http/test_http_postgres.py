@@ -112,10 +112,10 @@ def test_wait_on_one_instance_returns_when_the_workflow_finishes_through_the_oth
 
 
 def test_a_claim_through_one_instance_is_not_handed_out_by_the_other(
-        engine: EngineServer, pg_url: str) -> None:
+        engine_server: EngineServer, pg_url: str) -> None:
     queue = new_id("q")
     with EngineServer(backend_url=pg_url, poll_wait_s=0) as other, \
-            Api(engine) as api_a, Api(other) as api_b:
+            Api(engine_server) as api_a, Api(other) as api_b:
         ids = [new_id() for _ in range(20)]
         for wid in ids:
             api_a.start(wid, task_queue=queue)

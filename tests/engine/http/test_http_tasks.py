@@ -1,4 +1,4 @@
-"""Activities, workflow tasks, workers and activity tasks over HTTP (engine-api §1.3-§1.5)."""
+"""Activities, workflow tasks, workers and activity tasks over HTTP (engine_server-api §1.3-§1.5)."""
 
 from __future__ import annotations
 

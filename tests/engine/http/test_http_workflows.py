@@ -1,4 +1,4 @@
-"""Workflow routes over HTTP (engine-api §1.2), status codes and JSON shapes, against a real engine."""
+"""Workflow routes over HTTP (engine_server-api §1.2), status codes and JSON shapes, against a real engine_server."""
 
 from __future__ import annotations
 
