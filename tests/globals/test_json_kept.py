@@ -1,4 +1,4 @@
-"""json.parse of a history that grows by a step each time: kept templates (bridge/globals/json.py)."""
+"""json.parse of a history that grows by a step each time: kept templates (bridge/globals/json_kept.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from bridge.globals import json as lua_json
+from bridge.globals import json_kept
 from bridge.globals.json import JsonState
 from bridge.runtime import convert
 from bridge.runtime.runtime import Runtime
@@ -16,7 +17,7 @@ from bridge.runtime.runtime import Runtime
 
 @pytest.fixture
 def small_keep(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(lua_json, "KEEP_MIN_CHARS", 10)
+    monkeypatch.setattr(json_kept, "KEEP_MIN_CHARS", 10)
 
 
 @pytest.fixture
