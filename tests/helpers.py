@@ -14,6 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from bridge.engine.core import Engine
+from bridge.engine.store import open_store
+from bridge.engine.store.base import Store
 
 
 @dataclass
@@ -141,3 +143,10 @@ def wait_until(condition: Callable[[], Any], timeout_s: float = 10.0, interval_s
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
         time.sleep(interval_s)
+
+
+def make_store(backend_url: str) -> Store:
+    """A new, opened store on the database at ``backend_url``."""
+    store = open_store(backend_url, pool_size=4)
+    store.open()
+    return store

@@ -10,15 +10,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from bridge.engine.store import open_store
 from bridge.engine.store.base import Store
-
-
-def make_store(backend_url: str) -> Store:
-    """A new, opened store on the database at ``backend_url``."""
-    store = open_store(backend_url, pool_size=4)
-    store.open()
-    return store
+from tests.helpers import make_store
 
 
 @pytest.fixture

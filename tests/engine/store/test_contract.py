@@ -12,7 +12,7 @@ import pytest
 from bridge.engine.store.base import CAP_INSTANCE_LOCK, CAP_SEVERAL_INSTANCES, Store, Tx
 from bridge.errors import StoreError
 from tests.engine import pgdb
-from tests.engine.store.conftest import make_store
+from tests.helpers import make_store
 
 T0 = 1_700_000_000.0
 
