@@ -180,6 +180,8 @@ class EngineService:
         self.access_log = access_log
         self.graceful_timeout_s = graceful_timeout_s
         self.url: str | None = None
+        #: The notifier hub of the running engine (held polls, ``/wait``, SSE wait on it).
+        self.hub = Hub()
         self.listening = threading.Event()
         self._server: _UvicornServer | None = None
         self._stop_requested = threading.Event()
@@ -200,7 +202,7 @@ class EngineService:
             StoreError: the store cannot be opened.
         """
         settings = self.settings
-        hub = Hub()
+        hub = self.hub
         engine = open_engine(settings, hub)
         try:
             lock = InstanceLock(engine)

@@ -142,6 +142,10 @@ class Hub:
                     queue.get_nowait()  # a slow reader loses the oldest event, not the server
             queue.put_nowait(data)
 
+    def waiting(self, key: Key) -> int:
+        """How many waiters (held polls, ``/wait`` calls) are subscribed to ``key`` now."""
+        return len(self._waiters.get(key, ()))
+
     @contextlib.contextmanager
     def subscribe(self, *keys: Key) -> Iterator[Subscription]:
         """Register a waiter for ``keys`` for the duration of the ``with`` block (loop thread)."""

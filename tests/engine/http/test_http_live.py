@@ -10,15 +10,12 @@ from typing import Any
 
 import pytest
 
+from bridge.engine import EngineService, ServerSettings
 from bridge.testing import EngineServer
 from tests.engine.http.api import Api, read_sse
-from tests.helpers import new_id
+from tests.helpers import new_id, wait_until
 
 POLL_WAIT_S = 10.0
-#: Long enough for the poll request to reach the server and be held before work is created.
-#: Not needed for correctness (a task that exists first is claimed at once); it makes the test
-#: exercise the held path.
-HOLD_S = 0.3
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +30,7 @@ def live(live_engine: EngineServer) -> Iterator[Api]:
         yield client
 
 
-def _poll_in_thread(server: EngineServer, queue: str) -> tuple[threading.Thread, dict[str, Any]]:
+def _poll_in_thread(server: Any, queue: str) -> tuple[threading.Thread, dict[str, Any]]:
     answer: dict[str, Any] = {}
 
     def poll() -> None:
@@ -49,24 +46,60 @@ def _poll_in_thread(server: EngineServer, queue: str) -> tuple[threading.Thread,
     return thread, answer
 
 
-def test_held_poll_returns_the_task_as_soon_as_a_workflow_starts(live: Api) -> None:
-    queue, wf = new_id("q"), new_id()
-    thread, answer = _poll_in_thread(live.server, queue)
-    time.sleep(HOLD_S)
-    live.start(wf, task_queue=queue)
+@pytest.fixture(scope="module")
+def in_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineService]:
+    """The engine served from this process (a real socket, a real SQLite file), so a test can
+    see its hub: how many polls are held right now."""
+    db = tmp_path_factory.mktemp("in-process") / "engine.db"
+    service = EngineService(ServerSettings(port=0, backend_url=f"sqlite:///{db}",
+                                           poll_wait_s=POLL_WAIT_S), handle_signals=False)
+    thread = threading.Thread(target=service.run, name="engine-in-process")
+    thread.start()
+    assert service.listening.wait(30)
+    yield service
+    service.request_stop()
+    thread.join(30)
+    assert not thread.is_alive()
+
+
+class _Served:
+    """What the held-poll tests need of an engine: its URL (an ``Api`` on it) and its hub."""
+
+    def __init__(self, service: EngineService) -> None:
+        assert service.url is not None
+        self.url = service.url
+        self.api_url = service.url + "/api/v1"
+
+
+def _poll_then(service: EngineService, queue: str, act: Callable[[Api], None]) -> dict[str, Any]:
+    """Hold a workflow-task poll on ``queue``; once the engine holds it, ``act``; the answer."""
+    served: Any = _Served(service)
+    thread, answer = _poll_in_thread(served, queue)
+    wait_until(lambda: service.hub.waiting(("workflow_task", queue)) == 1,
+               what="the poll to be held")
+    with Api(served) as client:
+        act(client)
     thread.join(POLL_WAIT_S + 10)
+    return answer
+
+
+def test_held_poll_returns_the_task_as_soon_as_a_workflow_starts(in_process: EngineService) -> None:
+    queue, wf = new_id("q"), new_id()
+    answer = _poll_then(in_process, queue, lambda api: api.start(wf, task_queue=queue))
     assert answer["body"] is not None and answer["body"]["workflow_id"] == wf
     assert answer["elapsed"] < POLL_WAIT_S / 2
 
 
-def test_held_poll_answers_null_early_when_an_activity_becomes_ready(live: Api) -> None:
+def test_held_poll_answers_null_early_when_an_activity_becomes_ready(
+        in_process: EngineService) -> None:
     queue, wf = new_id("q"), new_id()
-    live.start(wf, task_queue=new_id("other"))
-    thread, answer = _poll_in_thread(live.server, queue)
-    time.sleep(HOLD_S)
-    resp = live.post(f"/workflows/{wf}/activities", {"name": "a", "seq": 1, "task_queue": queue})
-    assert resp.status_code == 201
-    thread.join(POLL_WAIT_S + 10)
+
+    def schedule(api: Api) -> None:
+        api.start(wf, task_queue=new_id("other"))
+        resp = api.post(f"/workflows/{wf}/activities", {"name": "a", "seq": 1, "task_queue": queue})
+        assert resp.status_code == 201
+
+    answer = _poll_then(in_process, queue, schedule)
     assert answer["body"] is None
     assert answer["elapsed"] < POLL_WAIT_S / 2
 
