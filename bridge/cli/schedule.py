@@ -13,6 +13,7 @@ from typing import Any
 from bridge.cli.output import Column, col, print_fields, print_json, print_message, print_table
 from bridge.cli.remote import EXIT_OK, engine_command, engine_options, group_help, json_arg
 from bridge.client import Client, decode_record
+from bridge.wire import DEFAULT_QUEUE
 
 LIST_COLUMNS: list[Column] = [
     col("NAME", "name"), col("TYPE", "workflow_type"), col("CRON", "cron_expr"),
@@ -48,7 +49,7 @@ def register(sub: Any) -> None:
                    help="workflow type to start")
     p.add_argument("--cron", required=True, metavar="EXPR", help="cron expression")
     p.add_argument("--input", metavar="JSON", help="input of each workflow, as JSON text")
-    p.add_argument("--queue", default="default", help="task queue (default 'default')")
+    p.add_argument("--queue", default=DEFAULT_QUEUE, help="task queue (default 'default')")
     p.set_defaults(func=create_command)
 
     p = cmds.add_parser("list", parents=common, help="list schedules",

@@ -27,6 +27,7 @@ from bridge.cli.remote import (
 )
 from bridge.client import TERMINAL_STATUSES, Client, decode_json_text, decode_record
 from bridge.errors import WorkflowFailedError
+from bridge.wire import DEFAULT_QUEUE
 
 LIST_COLUMNS: list[Column] = [
     col("ID", "id"), col("TYPE", "workflow_type"), col("STATUS", "status"),
@@ -67,7 +68,7 @@ def register(sub: Any) -> None:
     p.add_argument("--id", dest="workflow_id", metavar="ID",
                    help="workflow id (default: <TYPE>-<random hex>)")
     p.add_argument("--input", metavar="JSON", help="input, as JSON text")
-    p.add_argument("--queue", default="default", help="task queue (default 'default')")
+    p.add_argument("--queue", default=DEFAULT_QUEUE, help="task queue (default 'default')")
     p.set_defaults(func=start_command)
 
     p = cmds.add_parser("describe", parents=common, help="show a workflow's record",

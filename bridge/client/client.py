@@ -29,7 +29,7 @@ from bridge.errors import (
     WorkflowFailedError,
     WorkflowNotFoundError,
 )
-from bridge.wire import DEFAULT_NAMESPACE, TERMINAL_STATUSES, error_for_status
+from bridge.wire import DEFAULT_NAMESPACE, DEFAULT_QUEUE, TERMINAL_STATUSES, error_for_status
 
 #: A list of records as the engine sends them.
 Records: TypeAlias = "list[dict[str, Any]]"
@@ -96,7 +96,7 @@ class Client:
 
     # -- workflows ------------------------------------------------------------------------------
     def start(self, workflow_type: str, workflow_id: str | None = None, input: Any = None, *,
-              task_queue: str = "default", namespace: str | None = None) -> dict[str, Any]:
+              task_queue: str = DEFAULT_QUEUE, namespace: str | None = None) -> dict[str, Any]:
         """Start a workflow; returns ``{workflow_id, run_id, status}`` like Lua ``workflow.start``.
 
         Args:
@@ -318,7 +318,7 @@ class Schedules:
         return {"namespace": namespace or self._client.namespace}
 
     def create(self, name: str, workflow_type: str, cron: str, *, input: Any = None,
-               task_queue: str = "default", overlap_policy: str | None = None,
+               task_queue: str = DEFAULT_QUEUE, overlap_policy: str | None = None,
                namespace: str | None = None) -> dict[str, Any]:
         """Create a schedule; returns its record.
 

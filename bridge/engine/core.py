@@ -41,7 +41,7 @@ from bridge.engine.records import optional_json_text
 from bridge.engine.store import open_store
 from bridge.engine.store.base import Store
 from bridge.errors import StoreError
-from bridge.wire import DEFAULT_NAMESPACE
+from bridge.wire import DEFAULT_NAMESPACE, DEFAULT_QUEUE
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ class Engine:
 
     # -- workflows ---------------------------------------------------------------------------
     def start_workflow(self, *, workflow_type: str, workflow_id: str, input: Any = None,
-                       task_queue: str = "default", namespace: str | None = DEFAULT_NAMESPACE
+                       task_queue: str = DEFAULT_QUEUE, namespace: str | None = DEFAULT_NAMESPACE
                        ) -> dict[str, Any]:
         """Start a workflow: ``{workflow_id, run_id, status: "PENDING"}``; 409 if the id exists."""
         return self._run(wf_ops.start_workflow, workflow_type=workflow_type,
@@ -255,7 +255,7 @@ class Engine:
 
     # -- schedules ---------------------------------------------------------------------------
     def create_schedule(self, *, name: str, workflow_type: str, cron_expr: str,
-                        namespace: str = DEFAULT_NAMESPACE, input: Any = None, task_queue: str = "default",
+                        namespace: str = DEFAULT_NAMESPACE, input: Any = None, task_queue: str = DEFAULT_QUEUE,
                         overlap_policy: str = "skip") -> dict[str, Any]:
         """Create a cron schedule (400 for a bad expression, 409 for a duplicate)."""
         return self._run(schedules.create_schedule, name=name, workflow_type=workflow_type,

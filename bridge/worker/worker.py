@@ -19,6 +19,7 @@ from bridge.errors import ConfigError
 from bridge.runtime.runtime import DEFAULT_MEMORY_LIMIT, Control, Runtime
 from bridge.worker.engine_calls import WorkerStopped, install_engine_hooks
 from bridge.worker.trampoline import ActivityHandler, PythonHandlers, WorkflowHandler
+from bridge.wire import DEFAULT_QUEUE
 
 logger = logging.getLogger(__name__)
 
@@ -197,7 +198,7 @@ class Worker:
                 rt.call(module[b"activity"], name.encode(), handlers.activity(act))
             connect_opts = rt.to_lua({"token": self.token} if self.token else {})
             rt.call(module[b"connect"], self.url.encode(), connect_opts)
-            queue = self.queue or listen_opts.get("queue") or "default"
+            queue = self.queue or listen_opts.get("queue") or DEFAULT_QUEUE
             opts: dict[str, Any] = {"queue": queue}
             identity = self.identity or listen_opts.get("identity")
             if identity:

@@ -8,7 +8,7 @@ from starlette.responses import JSONResponse, Response
 from bridge.engine.api.parsing import opt_any, opt_str, read_object, req_str
 from bridge.engine.api.state import api_state, call
 from bridge.engine.api.workflows import empty
-from bridge.wire import DEFAULT_NAMESPACE
+from bridge.wire import DEFAULT_NAMESPACE, DEFAULT_QUEUE
 
 
 def _namespace(request: Request) -> str:
@@ -30,7 +30,7 @@ async def create_schedule(request: Request) -> Response:
         cron_expr=req_str(body, "cron_expr"),
         namespace=opt_str(body, "namespace", DEFAULT_NAMESPACE),
         input=opt_any(body, "input"),
-        task_queue=opt_str(body, "task_queue", "default"),
+        task_queue=opt_str(body, "task_queue", DEFAULT_QUEUE),
         overlap_policy=opt_str(body, "overlap_policy", "skip"),
     )
     return JSONResponse(schedule, status_code=201)

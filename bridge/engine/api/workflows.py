@@ -22,7 +22,7 @@ from bridge.engine.api.parsing import (
     req_str,
 )
 from bridge.engine.api.state import api_state, call, call_hot
-from bridge.wire import DEFAULT_NAMESPACE, TERMINAL_STATUSES, WORKFLOW_STATUSES
+from bridge.wire import DEFAULT_NAMESPACE, DEFAULT_QUEUE, TERMINAL_STATUSES, WORKFLOW_STATUSES
 
 #: Statuses the list filter understands; anything else is ignored, as in assay (engine-api §1.2).
 STATUSES = WORKFLOW_STATUSES
@@ -50,7 +50,7 @@ async def start_workflow(request: Request) -> Response:
         workflow_type=req_str(body, "workflow_type"),
         workflow_id=req_str(body, "workflow_id"),
         input=opt_any(body, "input"),
-        task_queue=opt_str(body, "task_queue", "default"),
+        task_queue=opt_str(body, "task_queue", DEFAULT_QUEUE),
         namespace=opt_str(body, "namespace", DEFAULT_NAMESPACE, nullable=True),
     )
     return JSONResponse(result, status_code=201)

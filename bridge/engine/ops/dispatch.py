@@ -31,10 +31,11 @@ from bridge.engine.ops import activities, timers_signals, workflows
 from bridge.engine.records import parse_json_text, to_json_text
 from bridge.engine.store.base import Row
 from bridge.errors import InvalidRequestError, LeaseLostError
+from bridge.wire import DEFAULT_QUEUE
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_COMMAND_QUEUE = "default"
+DEFAULT_COMMAND_QUEUE = DEFAULT_QUEUE
 DEFAULT_FAIL_ERROR = "workflow handler raised an error"
 
 
