@@ -13,6 +13,7 @@ import requests
 
 from bridge import Client, WorkflowFailedError
 from bridge.testing import EngineServer
+from tests.helpers import wait_until
 from tests.e2e.workers import LuaWorker, executions
 
 
@@ -123,10 +124,8 @@ def test_cron_schedule_starts_workflows_that_the_worker_runs(worker: LuaWorker, 
 def test_cancel_during_a_timer(worker: LuaWorker, client: Client, queue: str) -> None:
     w = wid("cancel")
     client.start("Sleeper", w, {"seconds": 30}, task_queue=queue)
-    deadline = time.monotonic() + 20
-    while "TimerScheduled" not in event_types(client, w):
-        assert time.monotonic() < deadline
-        client.wait(w, timeout=0.05)
+    wait_until(lambda: "TimerScheduled" in event_types(client, w), timeout_s=20,
+               what="the timer to be scheduled")
     client.cancel(w)
     with pytest.raises(WorkflowFailedError) as info:
         client.result(w, timeout=30)
@@ -142,10 +141,8 @@ def test_worker_killed_during_sleep_another_finishes_side_effect_once(
     first = LuaWorker(tmp_path, engine_server.url, queue, name="first")
     w = wid("crash-sleep")
     client.start("SleepThenEffect", w, {"seconds": 1}, task_queue=queue)
-    deadline = time.monotonic() + 20
-    while "TimerScheduled" not in event_types(client, w):
-        assert time.monotonic() < deadline
-        client.wait(w, timeout=0.05)
+    wait_until(lambda: "TimerScheduled" in event_types(client, w), timeout_s=20,
+               what="the timer to be scheduled")
     first.kill()
     second = LuaWorker(tmp_path, engine_server.url, queue, name="second")
     try:
@@ -163,10 +160,11 @@ def test_activity_of_a_killed_worker_is_retried_elsewhere_after_start_to_close(
     first = LuaWorker(tmp_path, engine_server.url, queue, name="first", extra_env=env)
     w = wid("slow")
     client.start("Slow", w, {"timeout": 1}, task_queue=queue)
-    deadline = time.monotonic() + 20
-    while not hang.exists():
-        assert time.monotonic() < deadline and first.alive(), first.stderr()
-        client.wait(w, timeout=0.05)
+    def hanging() -> bool:
+        assert first.alive(), first.stderr()
+        return hang.exists()
+
+    wait_until(hanging, timeout_s=20, what="the activity to start")
     first.kill()
     killed_at = time.time()
     second = LuaWorker(tmp_path, engine_server.url, queue, name="second", extra_env=env)

@@ -7,13 +7,13 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 
 from bridge import Client
 from bridge.testing import EngineServer
+from tests.helpers import wait_until
 from tests.examples.readme import ROOT, blocks, environment, run_readme
 
 EXAMPLES = ROOT / "examples"
@@ -71,10 +71,8 @@ def test_nightly_schedule_fires_and_runs_the_report(fresh_engine_server: EngineS
             c.schedules.create("every-second", "NightlyReport", "* * * * * *",
                                input={"items": ["a"]})
             # the engine offers no event for "a schedule fired": poll its record
-            deadline = time.monotonic() + 30
-            while (fired := c.schedules.get("every-second")["last_workflow_id"]) is None:
-                assert time.monotonic() < deadline, "the schedule never fired"
-                time.sleep(0.1)
+            fired = wait_until(lambda: c.schedules.get("every-second")["last_workflow_id"],
+                               timeout_s=30, interval_s=0.1, what="the schedule to fire")
             c.schedules.pause("every-second")
             result = c.result(fired, timeout=60)
             assert result["rows"] == 10

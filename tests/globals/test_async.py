@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from bridge.runtime.runtime import Runtime
-from tests.helpers import LocalServer
+from tests.helpers import LocalServer, wait_until
 
 
 def test_spawn_and_await_return_the_array_of_results(lua: Callable[..., Any]) -> None:
@@ -168,9 +167,7 @@ def test_tasks_never_awaited_end_with_the_script() -> None:
     assert ticks >= 1
     rt.close()
     assert rt.scheduler.is_done(1) is False
-    deadline = time.monotonic() + 10
-    while {t.ident for t in threading.enumerate()} - before and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert {t.ident for t in threading.enumerate()} - before == set()
+    wait_until(lambda: not {t.ident for t in threading.enumerate()} - before,
+               what="the I/O threads to end")
     with pytest.raises(Exception, match="the script has ended"):
         rt.execute("async.spawn(function() end)")
