@@ -78,6 +78,7 @@ class Engine:
         #: Rendered histories of running workflows, for :meth:`poll_workflow_task`.
         self.histories = HistoryCache()
         self._beats: dict[str, float] = {}  # worker id -> when this engine last wrote its beat
+        self._served: dict[str, workers.Served] = {}  # worker id -> what it registered to serve
 
     @classmethod
     def open(cls, backend_url: str, *, notifier: Notifier | None = None,
@@ -132,15 +133,18 @@ class Engine:
                          task_queue=task_queue, namespace=namespace or DEFAULT_NAMESPACE)
 
     def get_workflow(self, workflow_id: str) -> dict[str, Any]:
-        """One WorkflowRecord; :class:`~bridge.errors.WorkflowNotFoundError` if unknown."""
+        """One WorkflowRecord with ``waiting_on``; :class:`~bridge.errors.WorkflowNotFoundError`
+        if unknown."""
         return self._read(wf_ops.get_workflow, workflow_id)
 
     def list_workflows(self, *, namespace: str = DEFAULT_NAMESPACE, status: str | None = None,
-                       workflow_type: str | None = None, limit: int = 50, offset: int = 0
-                       ) -> list[dict[str, Any]]:
-        """WorkflowRecords of a namespace, newest first."""
+                       workflow_type: str | None = None, limit: int = 50, offset: int = 0,
+                       stalled: bool = False) -> list[dict[str, Any]]:
+        """WorkflowRecords of a namespace, newest first; ``stalled``: only those waiting on a
+        type or activity that no live worker serves."""
         return self._read(wf_ops.list_workflows, namespace=namespace, status=status,
-                          workflow_type=workflow_type, limit=limit, offset=offset)
+                          workflow_type=workflow_type, limit=limit, offset=offset,
+                          stalled=stalled)
 
     def list_events(self, workflow_id: str) -> list[dict[str, Any]]:
         """History events with payloads as JSON text; ``[]`` for an unknown workflow."""
@@ -171,7 +175,9 @@ class Engine:
         """Claim a workflow task: the JSON text of ``{workflow_id, namespace, workflow_type,
         task_queue, input, history}`` (what the HTTP API sends), or None when idle. The history
         is rendered incrementally (bridge.engine.history)."""
-        return self._run(dispatch.poll_workflow_task, queue, worker_id, self.histories)
+        types = self.served_by(worker_id).workflows
+        return self._run(dispatch.poll_workflow_task, queue, worker_id, self.histories,
+                         None if types is None else sorted(types))
 
     def submit_commands(self, workflow_id: str, *, worker_id: str,
                         commands: list[dict[str, Any]]) -> None:
@@ -199,12 +205,19 @@ class Engine:
 
     def poll_activity_task(self, *, queue: str, worker_id: str) -> dict[str, Any] | None:
         """Claim the oldest ready activity on ``queue``, or None."""
-        return self._run(activities.poll_activity_task, queue, worker_id)
+        return self._run(activities.poll_activity_task, queue, worker_id,
+                         self._activity_names(worker_id))
 
-    def has_ready_activity(self, queue: str) -> bool:
-        """True if an activity on ``queue`` is claimable now (a cheap read)."""
+    def has_ready_activity(self, queue: str, *, worker_id: str | None = None) -> bool:
+        """True if an activity on ``queue`` is claimable now (by ``worker_id`` when given: one
+        of the names it serves). A cheap read."""
         now = self.clock.now()
-        return self._read(lambda op: bool(op.tx.has_ready_activity(queue, now)))
+        names = None if worker_id is None else self._activity_names(worker_id)
+        return self._read(lambda op: bool(op.tx.has_ready_activity(queue, now, names)))
+
+    def _activity_names(self, worker_id: str) -> list[str] | None:
+        names = self.served_by(worker_id).activities
+        return None if names is None else sorted(names)
 
     def complete_activity(self, activity_id: int, result: Any = None) -> None:
         """Record an activity's result (a no-op if it already finished)."""
@@ -224,10 +237,28 @@ class Engine:
                         max_concurrent_workflows: int = 10,
                         max_concurrent_activities: int = 10) -> str:
         """Register a worker and return its id ``w-<16 hex>``."""
-        return self._run(workers.register_worker, identity=identity, queue=queue,
-                         namespace=namespace, workflows=workflows, activities=activities,
-                         max_concurrent_workflows=max_concurrent_workflows,
-                         max_concurrent_activities=max_concurrent_activities)
+        worker_id = self._run(workers.register_worker, identity=identity, queue=queue,
+                              namespace=namespace, workflows=workflows, activities=activities,
+                              max_concurrent_workflows=max_concurrent_workflows,
+                              max_concurrent_activities=max_concurrent_activities)
+        self._remember_served(worker_id, workers.served_by({
+            "workflows": optional_json_text(workflows),
+            "activities": optional_json_text(activities)}))
+        return worker_id
+
+    def served_by(self, worker_id: str) -> workers.Served:
+        """What ``worker_id`` registered to serve (cached: a registration never changes; a
+        worker registered through another instance is read once)."""
+        served = self._served.get(worker_id)
+        if served is None:
+            served = self._read(workers.lookup_served, worker_id)
+            self._remember_served(worker_id, served)
+        return served
+
+    def _remember_served(self, worker_id: str, served: workers.Served) -> None:
+        if len(self._served) >= 10_000:
+            self._served.clear()
+        self._served[worker_id] = served
 
     def worker_heartbeat(self, worker_id: str) -> None:
         """Record a worker heartbeat (unknown ids are ignored).

@@ -81,7 +81,7 @@ async def poll_workflow_task(request: Request) -> Response:
             remaining = deadline - loop.time()
             if remaining <= 0 or state.hub.closing:
                 break
-            if await call_hot(request, engine.has_ready_activity, queue):
+            if await call_hot(request, engine.has_ready_activity, queue, worker_id=worker_id):
                 break  # let the worker go on to its activity poll
             if not await sub.wait(remaining):
                 break

@@ -57,7 +57,9 @@ async def start_workflow(request: Request) -> Response:
 
 
 async def list_workflows(request: Request) -> Response:
-    """GET /api/v1/workflows?namespace&status&type&limit&offset -> 200 ``[WorkflowRecord]``."""
+    """GET /api/v1/workflows?namespace&status&type&limit&offset&stalled -> 200
+    ``[WorkflowRecord]``; ``stalled=true`` keeps those waiting on a type or activity that no
+    live worker serves."""
     q = request.query_params
     status = q.get("status")
     engine = api_state(request).engine
@@ -69,12 +71,13 @@ async def list_workflows(request: Request) -> Response:
         workflow_type=q.get("type") or None,
         limit=query_int(request, "limit", 50),
         offset=query_int(request, "offset", 0),
+        stalled=q.get("stalled", "").lower() in ("1", "true", "yes"),
     )
     return JSONResponse(records)
 
 
 async def get_workflow(request: Request) -> Response:
-    """GET /api/v1/workflows/{id} -> 200 WorkflowRecord or 404."""
+    """GET /api/v1/workflows/{id} -> 200 WorkflowRecord with ``waiting_on``, or 404."""
     engine = api_state(request).engine
     return JSONResponse(await call_hot(request, engine.get_workflow, request.path_params["id"]))
 

@@ -13,6 +13,7 @@ Corrections of assay v0.11.2 (compat-policy.md):
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from bridge.engine.op import Op, is_terminal
@@ -103,9 +104,11 @@ def get_activity(op: Op, activity_id: int) -> dict[str, Any]:
     return activity_record(act)
 
 
-def poll_activity_task(op: Op, queue: str, worker_id: str) -> dict[str, Any] | None:
-    """Claim the oldest ready activity on ``queue`` (input as JSON text) or None."""
-    act = op.tx.claim_activity_task(queue=queue, worker_id=worker_id, now=op.now)
+def poll_activity_task(op: Op, queue: str, worker_id: str,
+                       names: Sequence[str] | None = None) -> dict[str, Any] | None:
+    """Claim the oldest ready activity on ``queue`` (input as JSON text), named one of
+    ``names`` when given (the names the worker registered), or None."""
+    act = op.tx.claim_activity_task(queue=queue, worker_id=worker_id, now=op.now, names=names)
     if act is None:
         return None
     if act.get("timeout_at") is not None:

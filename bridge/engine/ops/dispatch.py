@@ -22,7 +22,7 @@ default. Queues default to ``"default"`` inside commands (engine-api §3.4).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from bridge.engine.op import Op, is_terminal
@@ -40,8 +40,9 @@ DEFAULT_FAIL_ERROR = "workflow handler raised an error"
 
 
 # -- claim and lease ------------------------------------------------------------------------
-def _claim_workflow_task(op: Op, queue: str, worker_id: str) -> Row | None:
-    wf = op.tx.claim_workflow_task(queue=queue, worker_id=worker_id, now=op.now)
+def _claim_workflow_task(op: Op, queue: str, worker_id: str,
+                         types: Sequence[str] | None) -> Row | None:
+    wf = op.tx.claim_workflow_task(queue=queue, worker_id=worker_id, now=op.now, types=types)
     if wf is None:
         return None
     if wf["status"] == "PENDING":
@@ -50,12 +51,14 @@ def _claim_workflow_task(op: Op, queue: str, worker_id: str) -> Row | None:
     return wf
 
 
-def poll_workflow_task(op: Op, queue: str, worker_id: str, histories: HistoryCache) -> str | None:
-    """Claim one workflow task on ``queue`` for ``worker_id`` (engine-api §1.4, §3.2): the JSON
-    text of ``{workflow_id, namespace, workflow_type, task_queue, input, history}``, the same
-    text ``JSONResponse`` makes of that dict, with the history kept in ``histories``; None when
+def poll_workflow_task(op: Op, queue: str, worker_id: str, histories: HistoryCache,
+                       types: Sequence[str] | None = None) -> str | None:
+    """Claim one workflow task on ``queue`` for ``worker_id`` (engine-api §1.4, §3.2), of one of
+    ``types`` when given (the types the worker registered): the JSON text of
+    ``{workflow_id, namespace, workflow_type, task_queue, input, history}``, the same text
+    ``JSONResponse`` makes of that dict, with the history kept in ``histories``; None when
     there is none."""
-    wf = _claim_workflow_task(op, queue, worker_id)
+    wf = _claim_workflow_task(op, queue, worker_id, types)
     if wf is None:
         return None
     head = encode({

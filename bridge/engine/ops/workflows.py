@@ -10,14 +10,18 @@ import logging
 from typing import Any
 
 from bridge.engine.op import Op, is_terminal
+from bridge.engine.ops import waits
 from bridge.engine.records import event_record, parse_json_text, workflow_record
 from bridge.engine.store.base import Row
 from bridge.errors import ConflictError, WorkflowAlreadyExistsError, WorkflowNotFoundError
 
 logger = logging.getLogger(__name__)
 
-#: Activity statuses that are still open (cancelled when their workflow finishes).
+#: Activities not yet taken by a worker (cancelled when cancellation is requested).
 OPEN_ACTIVITY = ("PENDING",)
+#: Activities cancelled when their workflow finishes: nobody waits for their result any more,
+#: and a late completion of a running one is ignored.
+UNFINISHED_ACTIVITY = ("PENDING", "RUNNING")
 
 
 def rest_run_id(workflow_id: str, now: float) -> str:
@@ -84,19 +88,30 @@ def start_workflow(op: Op, *, workflow_type: str, workflow_id: str, input_text: 
 
 
 def get_workflow(op: Op, workflow_id: str) -> dict[str, Any]:
-    """One WorkflowRecord, or :class:`WorkflowNotFoundError`."""
+    """One WorkflowRecord with ``waiting_on`` (what a live workflow waits on, see
+    :mod:`bridge.engine.ops.waits`), or :class:`WorkflowNotFoundError`."""
     wf = op.tx.get_workflow(workflow_id)
     if wf is None:
         raise WorkflowNotFoundError(f"not found: workflow {workflow_id}")
-    return workflow_record(wf)
+    record = workflow_record(wf)
+    record["waiting_on"] = waits.waiting_on(op, wf)
+    return record
 
 
 def list_workflows(op: Op, *, namespace: str, status: str | None, workflow_type: str | None,
-                   limit: int, offset: int) -> list[dict[str, Any]]:
-    """WorkflowRecords of a namespace, newest first."""
-    rows = op.tx.list_workflows(namespace=namespace, status=status, workflow_type=workflow_type,
-                                limit=max(0, limit), offset=max(0, offset))
-    return [workflow_record(r) for r in rows]
+                   limit: int, offset: int, stalled: bool = False) -> list[dict[str, Any]]:
+    """WorkflowRecords of a namespace, newest first; with ``stalled``, only those waiting on a
+    workflow type or activity that no live worker serves."""
+    limit, offset = max(0, limit), max(0, offset)
+    if not stalled:
+        rows = op.tx.list_workflows(namespace=namespace, status=status,
+                                    workflow_type=workflow_type, limit=limit, offset=offset)
+        return [workflow_record(r) for r in rows]
+    found = [wf for wf in map(op.tx.get_workflow, waits.stalled_ids(op, namespace))
+             if wf is not None and (status is None or wf["status"] == status)
+             and (workflow_type is None or wf["workflow_type"] == workflow_type)]
+    found.sort(key=lambda wf: (-float(wf["created_at"]), wf["id"]))
+    return [workflow_record(r) for r in found[offset:offset + limit]]
 
 
 def list_events(op: Op, workflow_id: str) -> list[dict[str, Any]]:
@@ -134,8 +149,9 @@ def finish(op: Op, wf: Row, status: str, *, event_type: str, payload: Any = None
         op.event(wf["id"], event_type, text=text)
     else:
         op.event(wf["id"], event_type, payload)
-    for act in op.tx.list_activities(wf["id"], OPEN_ACTIVITY):
-        op.tx.update_activity(act["id"], {"status": "CANCELLED", "completed_at": op.now})
+    for act in op.tx.list_activities(wf["id"], UNFINISHED_ACTIVITY):
+        op.tx.update_activity(act["id"], {"status": "CANCELLED", "completed_at": op.now,
+                                          "timeout_at": None})
     op.tx.cancel_timers(wf["id"])
     op.notify("workflow_terminal", {"workflow_id": wf["id"], "status": status})
     if tell_parent and wf.get("parent_id"):
@@ -184,8 +200,9 @@ def cancel_workflow(op: Op, workflow_id: str) -> None:
 
 
 def _request_cancel(op: Op, wf: Row) -> None:
-    for act in op.tx.list_activities(wf["id"], OPEN_ACTIVITY):
-        op.tx.update_activity(act["id"], {"status": "CANCELLED", "completed_at": op.now})
+    for act in op.tx.list_activities(wf["id"], UNFINISHED_ACTIVITY):
+        op.tx.update_activity(act["id"], {"status": "CANCELLED", "completed_at": op.now,
+                                          "timeout_at": None})
     op.tx.cancel_timers(wf["id"])
     op.event(wf["id"], "WorkflowCancelRequested")
     op.wake(wf)

@@ -181,8 +181,10 @@ class Tx(Protocol):
         """Set the given columns of one workflow. Unknown column names raise ValueError."""
         ...
 
-    def claim_workflow_task(self, *, queue: str, worker_id: str, now: float) -> Row | None:
-        """Atomically claim the dispatchable workflow on ``queue`` with the smallest updated_at.
+    def claim_workflow_task(self, *, queue: str, worker_id: str, now: float,
+                            types: Sequence[str] | None = None) -> Row | None:
+        """Atomically claim the dispatchable workflow on ``queue`` with the smallest updated_at,
+        of one of ``types`` when given (None: any type).
 
         Candidates: ``needs_dispatch = 1``, no lease, status not terminal. The claimed row gets
         ``needs_dispatch = 0``, ``dispatch_claimed_by = worker_id``,
@@ -236,8 +238,10 @@ class Tx(Protocol):
         transaction, so a concurrent claim cannot change them underneath)."""
         ...
 
-    def claim_activity_task(self, *, queue: str, worker_id: str, now: float) -> Row | None:
-        """Atomically claim the PENDING activity on ``queue`` with ``scheduled_at <= now``.
+    def claim_activity_task(self, *, queue: str, worker_id: str, now: float,
+                            names: Sequence[str] | None = None) -> Row | None:
+        """Atomically claim the PENDING activity on ``queue`` with ``scheduled_at <= now``,
+        named one of ``names`` when given (None: any name).
 
         Oldest ``scheduled_at`` first (then id). Sets RUNNING, ``claimed_by``, ``started_at``,
         clears ``last_heartbeat`` and sets ``timeout_at`` to the earlier of start-to-close and
@@ -245,8 +249,10 @@ class Tx(Protocol):
         """
         ...
 
-    def has_ready_activity(self, queue: str, now: float) -> bool:
-        """True if a PENDING activity on ``queue`` is claimable at ``now``. One index probe."""
+    def has_ready_activity(self, queue: str, now: float,
+                           names: Sequence[str] | None = None) -> bool:
+        """True if a PENDING activity on ``queue`` (named one of ``names`` when given) is
+        claimable at ``now``. One index probe."""
         ...
 
     def timed_out_activities(self, now: float, limit: int) -> list[Row]:
@@ -296,6 +302,22 @@ class Tx(Protocol):
 
     def count_signals(self, workflow_id: str, name: str) -> int:
         """How many signals named ``name`` the workflow has received."""
+        ...
+
+    def list_signal_waits(self, workflow_id: str) -> list[Row]:
+        """``[{name, signal_count}]``: each signal name the workflow waited for, with the
+        number of such signals it had received at its latest wait."""
+        ...
+
+    def list_open_timers(self, workflow_id: str) -> list[Row]:
+        """``[{seq, fire_at}]`` of the workflow's unfired timers, soonest first."""
+        ...
+
+    def dispatch_waits(self, namespace: str, now: float) -> list[Row]:
+        """What live workflows of a namespace wait for a worker to take:
+        ``[{workflow_id, kind, name, task_queue}]`` with kind ``workflow_task`` (name: the
+        workflow type; dispatchable and unleased) or ``activity`` (name: the activity; PENDING
+        and ready at ``now``)."""
         ...
 
     def insert_signal_wait(self, workflow_id: str, name: str, signal_count: int) -> bool:
@@ -361,8 +383,13 @@ class Tx(Protocol):
         """Set ``last_heartbeat = now``; False if the worker is unknown."""
         ...
 
-    def list_workers(self, namespace: str) -> list[Row]:
-        """Workers of a namespace ordered by ``registered_at``."""
+    def get_worker(self, worker_id: str) -> Row | None:
+        """One worker row, or None."""
+        ...
+
+    def list_workers(self, namespace: str | None, *, seen_since: float | None = None) -> list[Row]:
+        """Workers of a namespace (None: all) ordered by ``registered_at``; with
+        ``seen_since``, only those whose ``last_heartbeat >= seen_since``."""
         ...
 
     def dead_workers(self, cutoff: float) -> list[str]:
@@ -377,8 +404,9 @@ class Tx(Protocol):
         """The smallest worker ``last_heartbeat``, or None."""
         ...
 
-    def queue_stats(self, namespace: str) -> list[Row]:
-        """``[{queue, pending_activities, running_activities, workers}]`` sorted by queue."""
+    def queue_stats(self, namespace: str, seen_since: float) -> list[Row]:
+        """``[{queue, pending_activities, running_activities, workers}]`` sorted by queue;
+        ``workers`` counts (and lists queues of) workers heard from since ``seen_since``."""
         ...
 
     def insert_api_key(self, key_hash: str, prefix: str, label: str | None, now: float) -> None:

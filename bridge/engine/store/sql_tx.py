@@ -188,14 +188,25 @@ class SqlTx:
     def update_workflow(self, workflow_id: str, fields: Mapping[str, Any]) -> None:
         self._update("workflows", "id = ?", (workflow_id,), fields, WORKFLOW_COLUMNS)
 
-    def claim_workflow_task(self, *, queue: str, worker_id: str, now: float) -> Row | None:
+    def _only(self, column: str, values: Sequence[str] | None) -> tuple[str, list[Any]]:
+        """`` AND column IN (values)``, or nothing when ``values`` is None (no restriction)."""
+        if values is None:
+            return "", []
+        if not values:
+            return " AND 1 = 0", []
+        match, params = self._in(column, values)
+        return " AND " + match, params
+
+    def claim_workflow_task(self, *, queue: str, worker_id: str, now: float,
+                            types: Sequence[str] | None = None) -> Row | None:
+        only, params = self._only("workflow_type", types)
         row = self._one(
             "UPDATE workflows SET needs_dispatch = 0, dispatch_claimed_by = ?, "
             "dispatch_last_heartbeat = ? WHERE id = ("
             " SELECT id FROM workflows WHERE task_queue = ? AND needs_dispatch = 1"
-            " AND dispatch_claimed_by IS NULL AND status NOT IN " + _TERMINAL_SQL +
+            " AND dispatch_claimed_by IS NULL AND status NOT IN " + _TERMINAL_SQL + only +
             " ORDER BY updated_at, id LIMIT 1" + self._claim() + ") RETURNING *",
-            (worker_id, now, queue))
+            (worker_id, now, queue, *params))
         if row is not None:
             self._note_locked([row["id"]])
         return row
@@ -250,20 +261,25 @@ class SqlTx:
         return self._all(f"SELECT * FROM workflow_activities WHERE workflow_id = ? AND {match} "
                          "ORDER BY seq" + self._lock(), (workflow_id, *params))
 
-    def claim_activity_task(self, *, queue: str, worker_id: str, now: float) -> Row | None:
+    def claim_activity_task(self, *, queue: str, worker_id: str, now: float,
+                            names: Sequence[str] | None = None) -> Row | None:
+        only, params = self._only("name", names)
         return self._one(
             "UPDATE workflow_activities SET status = 'RUNNING', claimed_by = ?, started_at = ?,"
             " last_heartbeat = NULL, timeout_at = CASE WHEN heartbeat_timeout_secs IS NOT NULL"
             " AND heartbeat_timeout_secs < start_to_close_secs THEN ? + heartbeat_timeout_secs"
             " ELSE ? + start_to_close_secs END"
             " WHERE id = (SELECT id FROM workflow_activities WHERE task_queue = ? AND"
-            " status = 'PENDING' AND scheduled_at <= ? ORDER BY scheduled_at, id LIMIT 1"
-            + self._claim() + ") RETURNING *", (worker_id, now, now, now, queue, now))
+            " status = 'PENDING' AND scheduled_at <= ?" + only +
+            " ORDER BY scheduled_at, id LIMIT 1" + self._claim() + ") RETURNING *",
+            (worker_id, now, now, now, queue, now, *params))
 
-    def has_ready_activity(self, queue: str, now: float) -> bool:
+    def has_ready_activity(self, queue: str, now: float,
+                           names: Sequence[str] | None = None) -> bool:
+        only, params = self._only("name", names)
         return self._x("SELECT 1 FROM workflow_activities WHERE task_queue = ? AND status = "
-                       "'PENDING' AND scheduled_at <= ? LIMIT 1", (queue, now)
-                       ).fetchone() is not None
+                       "'PENDING' AND scheduled_at <= ?" + only + " LIMIT 1",
+                       (queue, now, *params)).fetchone() is not None
 
     def timed_out_activities(self, now: float, limit: int) -> list[Row]:
         return self._all("SELECT * FROM workflow_activities WHERE status = 'RUNNING' AND "
@@ -321,6 +337,25 @@ class SqlTx:
     def count_signals(self, workflow_id: str, name: str) -> int:
         return int(self._scalar("SELECT COUNT(*) FROM workflow_signals WHERE workflow_id = ? "
                                 "AND name = ?", (workflow_id, name)))
+
+    def list_signal_waits(self, workflow_id: str) -> list[Row]:
+        return self._all("SELECT name, MAX(signal_count) AS signal_count FROM "
+                         "workflow_signal_waits WHERE workflow_id = ? GROUP BY name ORDER BY name",
+                         (workflow_id,))
+
+    def list_open_timers(self, workflow_id: str) -> list[Row]:
+        return self._all("SELECT seq, fire_at FROM workflow_timers WHERE workflow_id = ? AND "
+                         "fired = 0 ORDER BY fire_at, seq", (workflow_id,))
+
+    def dispatch_waits(self, namespace: str, now: float) -> list[Row]:
+        return self._all(
+            "SELECT id AS workflow_id, 'workflow_task' AS kind, workflow_type AS name,"
+            " task_queue FROM workflows WHERE namespace = ? AND needs_dispatch = 1 AND"
+            " dispatch_claimed_by IS NULL AND status NOT IN " + _TERMINAL_SQL +
+            " UNION ALL SELECT a.workflow_id, 'activity', a.name, a.task_queue"
+            " FROM workflow_activities a JOIN workflows w ON w.id = a.workflow_id"
+            " WHERE w.namespace = ? AND a.status = 'PENDING' AND a.scheduled_at <= ? AND"
+            " w.status NOT IN " + _TERMINAL_SQL, (namespace, namespace, now))
 
     def insert_signal_wait(self, workflow_id: str, name: str, signal_count: int) -> bool:
         return self._count("INSERT INTO workflow_signal_waits (workflow_id, name, signal_count) "
@@ -392,9 +427,20 @@ class SqlTx:
         return self._count("UPDATE workflow_workers SET last_heartbeat = ? WHERE id = ?",
                            (now, worker_id)) == 1
 
-    def list_workers(self, namespace: str) -> list[Row]:
-        return self._all("SELECT * FROM workflow_workers WHERE namespace = ? "
-                         "ORDER BY registered_at, id", (namespace,))
+    def get_worker(self, worker_id: str) -> Row | None:
+        return self._one("SELECT * FROM workflow_workers WHERE id = ?", (worker_id,))
+
+    def list_workers(self, namespace: str | None, *, seen_since: float | None = None) -> list[Row]:
+        where: list[str] = ["1 = 1"]
+        params: list[Any] = []
+        if namespace is not None:
+            where.append("namespace = ?")
+            params.append(namespace)
+        if seen_since is not None:
+            where.append("last_heartbeat >= ?")
+            params.append(seen_since)
+        return self._all("SELECT * FROM workflow_workers WHERE " + " AND ".join(where) +
+                         " ORDER BY registered_at, id", params)
 
     def dead_workers(self, cutoff: float) -> list[str]:
         return [r["id"] for r in self._all(
@@ -409,7 +455,7 @@ class SqlTx:
     def oldest_worker_heartbeat(self) -> float | None:
         return _float(self._scalar("SELECT MIN(last_heartbeat) FROM workflow_workers"))
 
-    def queue_stats(self, namespace: str) -> list[Row]:
+    def queue_stats(self, namespace: str, seen_since: float) -> list[Row]:
         return self._all(
             "SELECT q.queue AS queue,"
             " (SELECT COUNT(*) FROM workflow_activities a JOIN workflows w ON w.id = a.workflow_id"
@@ -419,11 +465,13 @@ class SqlTx:
             "   WHERE a.task_queue = q.queue AND a.status = 'RUNNING' AND w.namespace = ?)"
             "   AS running_activities,"
             " (SELECT COUNT(*) FROM workflow_workers k WHERE k.task_queue = q.queue"
-            "   AND k.namespace = ?) AS workers"
+            "   AND k.namespace = ? AND k.last_heartbeat >= ?) AS workers"
             " FROM (SELECT DISTINCT a.task_queue AS queue FROM workflow_activities a"
             "       JOIN workflows w ON w.id = a.workflow_id WHERE w.namespace = ?"
-            "       UNION SELECT task_queue FROM workflow_workers WHERE namespace = ?) q"
-            " ORDER BY q.queue", (namespace,) * 5)
+            "       UNION SELECT task_queue FROM workflow_workers WHERE namespace = ?"
+            "       AND last_heartbeat >= ?) q"
+            " ORDER BY q.queue",
+            (namespace, namespace, namespace, seen_since, namespace, namespace, seen_since))
 
     def insert_api_key(self, key_hash: str, prefix: str, label: str | None, now: float) -> None:
         self._x("INSERT INTO api_keys (key_hash, prefix, label, created_at) "

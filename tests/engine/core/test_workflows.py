@@ -32,7 +32,7 @@ def test_start_returns_assay_shape_and_record_has_text_fields(core: Engine) -> N
     assert wf["namespace"] == "main" and wf["status"] == "PENDING"
     assert set(wf) == {"id", "namespace", "run_id", "workflow_type", "task_queue", "status",
                        "input", "result", "error", "parent_id", "claimed_by", "created_at",
-                       "updated_at", "completed_at"}
+                       "updated_at", "completed_at", "waiting_on"}
     ev = core.list_events("w1")
     assert ev == [{"id": ev[0]["id"], "workflow_id": "w1", "seq": 1,
                    "event_type": "WorkflowStarted", "payload": '{"a":[2],"b":1}',

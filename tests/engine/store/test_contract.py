@@ -292,8 +292,15 @@ def test_namespaces_stats_and_queues(store: Store) -> None:
         stats = tx.namespace_stats("main")
         assert stats["total_workflows"] == 1 and stats["pending"] == 1
         assert tx.namespace_stats("nothing")["total_workflows"] == 0
-        assert tx.queue_stats("main") == [
+        assert tx.queue_stats("main", T0) == [
             {"queue": "q", "pending_activities": 1, "running_activities": 0, "workers": 0}]
+        tx.insert_worker({"id": "k", "namespace": "main", "identity": "i", "task_queue": "q",
+                          "last_heartbeat": T0, "registered_at": T0})
+        tx.insert_worker({"id": "old", "namespace": "main", "identity": "i", "task_queue": "z",
+                          "last_heartbeat": T0 - 1, "registered_at": T0})
+        assert [(r["queue"], r["workers"]) for r in tx.queue_stats("main", T0)] == [("q", 1)]
+        assert [(r["queue"], r["workers"]) for r in tx.queue_stats("main", T0 - 1)] == [
+            ("q", 1), ("z", 1)]
         assert tx.delete_namespace("ops")
         assert not tx.delete_namespace("ops")
 
@@ -445,3 +452,57 @@ def test_stores_opening_an_empty_database_at_once_migrate_it_once(
             s.close()
         if name:
             pgdb.drop_database(name)
+
+
+def test_claims_keep_to_the_names_a_worker_serves(store: Store) -> None:
+    add_workflow(store, "a", workflow_type="A")
+    add_workflow(store, "b", workflow_type="B")
+    with store.transaction(write=True) as tx:
+        assert tx.claim_workflow_task(queue="q", worker_id="x", now=T0, types=[]) is None
+        got = tx.claim_workflow_task(queue="q", worker_id="x", now=T0, types=["B", "C"])
+        assert got is not None and got["id"] == "b"
+        assert tx.claim_workflow_task(queue="q", worker_id="x", now=T0, types=["B"]) is None
+        tx.insert_activity(act_row("a", 1, name="one"))
+        tx.insert_activity(act_row("a", 2, name="two"))
+        assert not tx.has_ready_activity("q", T0, ["three"])
+        assert tx.has_ready_activity("q", T0, ["two"])
+        assert tx.claim_activity_task(queue="q", worker_id="k", now=T0, names=[]) is None
+        act = tx.claim_activity_task(queue="q", worker_id="k", now=T0, names=["two"])
+        assert act is not None and act["name"] == "two"
+        assert tx.claim_activity_task(queue="q", worker_id="k", now=T0, names=["two"]) is None
+        act = tx.claim_activity_task(queue="q", worker_id="k", now=T0)
+        assert act is not None and act["name"] == "one"
+
+
+def test_worker_reads_and_live_listing(store: Store) -> None:
+    with store.transaction(write=True) as tx:
+        tx.insert_worker({"id": "new", "namespace": "main", "identity": "i", "task_queue": "q",
+                          "workflows": '["A"]', "last_heartbeat": T0, "registered_at": T0})
+        tx.insert_worker({"id": "old", "namespace": "ops", "identity": "i", "task_queue": "q",
+                          "last_heartbeat": T0 - 100, "registered_at": T0 - 100})
+        row = tx.get_worker("new")
+        assert row is not None and row["workflows"] == '["A"]'
+        assert tx.get_worker("nobody") is None
+        assert [w["id"] for w in tx.list_workers(None)] == ["old", "new"]
+        assert [w["id"] for w in tx.list_workers(None, seen_since=T0 - 50)] == ["new"]
+        assert [w["id"] for w in tx.list_workers("ops", seen_since=T0 - 100)] == ["old"]
+
+
+def test_what_workflows_wait_on(store: Store) -> None:
+    add_workflow(store, "w", workflow_type="W")
+    add_workflow(store, "done", workflow_type="W", status="COMPLETED")
+    with store.transaction(write=True) as tx:
+        tx.insert_activity(act_row("w", 1, name="ready"))
+        tx.insert_activity(act_row("w", 2, name="later", scheduled_at=T0 + 60))
+        tx.insert_activity(act_row("done", 1, name="orphan"))
+        waits = sorted((r["workflow_id"], r["kind"], r["name"], r["task_queue"])
+                       for r in tx.dispatch_waits("main", T0))
+        assert waits == [("w", "activity", "ready", "q"), ("w", "workflow_task", "W", "q")]
+        assert tx.dispatch_waits("ops", T0) == []
+        tx.insert_timer("w", 3, T0 + 9)
+        tx.insert_timer("w", 4, T0 + 5)
+        assert [(t["seq"], t["fire_at"]) for t in tx.list_open_timers("w")] == [
+            (4, T0 + 5), (3, T0 + 9)]
+        tx.insert_signal_wait("w", "go", 0)
+        tx.insert_signal_wait("w", "go", 2)
+        assert [(r["name"], r["signal_count"]) for r in tx.list_signal_waits("w")] == [("go", 2)]
