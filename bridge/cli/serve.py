@@ -64,13 +64,51 @@ def register(subparsers: Any) -> None:
         help="workflow-task lease: a worker that holds a task longer loses it "
         "[env ASSAY_WF_DISPATCH_TIMEOUT_SECS; default 30]",
     )
-    parser.add_argument(
+    auth = parser.add_argument_group(
+        "authentication",
+        "With a mode on, /api/v1 and /metrics need 'Authorization: Bearer <token>'; health, "
+        "version, openapi.json and docs stay open. With both modes, a token shaped like an API "
+        "key (assay_ + 64 hex digits) is checked as one, any other as a JWT.")
+    auth.add_argument(
         "--auth-api-key",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="require 'Authorization: Bearer <api key>' on /api/v1 (health, version and "
-        "openapi.json stay open); mint keys with 'serve create-api-key' "
+        help="accept API keys; mint them with --generate-api-key or 'serve create-api-key' "
         "[env ASSAY_BRIDGE_AUTH_API_KEY; default off]",
+    )
+    auth.add_argument(
+        "--auth-issuer",
+        metavar="URL",
+        help="accept JWTs of this OIDC issuer (its discovery document names the key set, "
+        "kept 5 minutes) [env ASSAY_BRIDGE_AUTH_ISSUER]",
+    )
+    auth.add_argument(
+        "--auth-audience",
+        metavar="AUD",
+        help="with --auth-issuer: the audience tokens must carry (default: not checked) "
+        "[env ASSAY_BRIDGE_AUTH_AUDIENCE]",
+    )
+    auth.add_argument(
+        "--no-auth",
+        action="store_true",
+        help="no authentication (the default; accepted for assay's deploy scripts)",
+    )
+    auth.add_argument(
+        "--generate-api-key",
+        action="store_true",
+        help="mint an API key, print it on stdout, store its hash, and exit (as assay serve)",
+    )
+    auth.add_argument(
+        "--list-api-keys",
+        action="store_true",
+        help="print the stored API keys' prefixes and labels, and exit (as assay serve)",
+    )
+    parser.add_argument(
+        "--metrics-open",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="serve Prometheus metrics at /metrics without a token even when auth is on "
+        "[env ASSAY_BRIDGE_METRICS_OPEN; default: /metrics needs a token when auth is on]",
     )
     parser.add_argument(
         "--max-body-bytes",
@@ -93,6 +131,11 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--log-level", choices=LOG_LEVELS, default="info", help="log verbosity [default info]"
+    )
+    parser.add_argument(
+        "--log-format", choices=("text", "json"), default="text",
+        help="text lines, or one JSON object per line (with workflow_id, run_id and "
+        "activity_id where known) [default text]",
     )
     parser.add_argument(
         "--access-log", action="store_true", help="log every HTTP request (noisy with workers)"
@@ -131,12 +174,15 @@ def _add_backend(parser: argparse.ArgumentParser, *, nested: bool = False) -> No
     )
 
 
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper()),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+def _configure_logging(level: str, log_format: str = "text") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if log_format == "json":
+        from bridge.engine.log_json import JsonFormatter
+
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    logging.basicConfig(level=getattr(logging, level.upper()), handlers=[handler])
     if level != "debug":  # our own startup line names the URL; uvicorn's lifecycle chatter is debug
         logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
 
@@ -154,6 +200,9 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
         poll_wait_s=getattr(args, "poll_wait_secs", None),
         dispatch_timeout_s=getattr(args, "dispatch_timeout_secs", None),
         auth_api_key=getattr(args, "auth_api_key", None),
+        auth_issuer=getattr(args, "auth_issuer", None),
+        auth_audience=getattr(args, "auth_audience", None),
+        metrics_open=getattr(args, "metrics_open", None),
         max_body_bytes=getattr(args, "max_body_bytes", None),
         engine_threads=getattr(args, "engine_threads", None),
         db_pool_size=getattr(args, "db_pool_size", None),
@@ -161,9 +210,17 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    """Run the engine until SIGINT/SIGTERM; 0 on a clean stop."""
+    """Run the engine until SIGINT/SIGTERM; 0 on a clean stop. ``--generate-api-key`` and
+    ``--list-api-keys`` do their job and exit instead, as ``assay serve`` does."""
+    if args.generate_api_key:
+        return _generate_api_key(args)
+    if args.list_api_keys:
+        return _list_api_keys_as_assay(args)
     settings = settings_from_args(args)
-    _configure_logging(args.log_level)
+    _configure_logging(args.log_level, args.log_format)
+    if args.no_auth and settings.auth_mode != "off":
+        print("Warning: --no-auth is redundant when --auth-issuer or --auth-api-key is set",
+              file=sys.stderr)
     from bridge.engine import EngineService, InstanceLockError  # loaded only here
     from bridge.errors import StoreError, StoreUnavailableError
 
@@ -179,6 +236,34 @@ def _open_engine(args: argparse.Namespace) -> Engine:
     from bridge.engine import open_engine
 
     return open_engine(ServerSettings.from_env(backend_url=getattr(args, "backend", None)))
+
+
+def _generate_api_key(args: argparse.Namespace) -> int:
+    """``serve --generate-api-key``: assay's stdout (the key alone) and stderr note."""
+    engine = _open_engine(args)
+    try:
+        key = engine.create_api_key()
+    finally:
+        engine.close()
+    print(key)
+    prefix = key[: len("assay_") + 8] + "..."
+    print(f"API key created (prefix: {prefix}). Store it securely \u2014 it cannot be "
+          "recovered.", file=sys.stderr)
+    return 0
+
+
+def _list_api_keys_as_assay(args: argparse.Namespace) -> int:
+    """``serve --list-api-keys``: assay's lines (``  <prefix> <label>``)."""
+    engine = _open_engine(args)
+    try:
+        keys = engine.list_api_keys()
+    finally:
+        engine.close()
+    if not keys:
+        print("No API keys configured.")
+    for row in keys:
+        print(f"  {row['prefix']} {row.get('label') or ''}")
+    return 0
 
 
 def run_create_api_key(args: argparse.Namespace) -> int:

@@ -13,6 +13,11 @@ Environment variables (a flag always wins over its variable):
 ``ASSAY_BRIDGE_PORT``               TCP port (default 8080; 0 picks a free one)
 ``ASSAY_BRIDGE_POLL_WAIT_SECS``     how long an idle workflow-task poll is held open (default 5)
 ``ASSAY_BRIDGE_AUTH_API_KEY``       ``1``/``true`` turns API-key auth on
+``ASSAY_BRIDGE_AUTH_ISSUER``        OIDC issuer URL: turns JWT auth on
+``ASSAY_BRIDGE_AUTH_AUDIENCE``      the audience JWTs must carry (default: not checked)
+``ASSAY_BRIDGE_JWKS_REFETCH_SECS``  least time between two key-set refetches for unknown
+                                    ``kid`` values (default 30)
+``ASSAY_BRIDGE_METRICS_OPEN``       ``1``/``true`` serves ``/metrics`` without a token
 ``ASSAY_BRIDGE_DB_POOL_SIZE``       most PostgreSQL connections one instance opens (default 10)
 ==================================  ==========================================================
 """
@@ -48,7 +53,12 @@ class ServerSettings:
         port: TCP port; 0 lets the OS pick a free one.
         backend_url: engine store URL, ``sqlite:///path.db``, ``sqlite:///:memory:`` or
             ``postgresql://user:pass@host:5432/db`` (``postgres://`` too).
-        auth_api_key: require ``Authorization: Bearer <api key>`` on the API.
+        auth_api_key: accept (and require) ``Authorization: Bearer <api key>`` on the API.
+        auth_issuer: accept (and require) JWTs of this OIDC issuer on the API.
+        auth_audience: with ``auth_issuer``, the audience tokens must carry.
+        jwks_refetch_s: least time between two refetches of the issuer's keys for unknown
+            ``kid`` values.
+        metrics_open: serve ``/metrics`` without a token when auth is on.
         poll_wait_s: how long an idle workflow-task poll is held open; 0 answers at once.
         dispatch_timeout_s: the workflow-task lease (``ASSAY_WF_DISPATCH_TIMEOUT_SECS``).
         max_body_bytes: request bodies above this size get 413.
@@ -60,6 +70,10 @@ class ServerSettings:
     port: int = 8080
     backend_url: str = DEFAULT_BACKEND_URL
     auth_api_key: bool = False
+    auth_issuer: str | None = None
+    auth_audience: str | None = None
+    jwks_refetch_s: float = 30.0
+    metrics_open: bool = False
     poll_wait_s: float = 5.0
     dispatch_timeout_s: float = 30.0
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
@@ -78,6 +92,12 @@ class ServerSettings:
             raise ConfigError("ASSAY_WF_DISPATCH_TIMEOUT_SECS must be positive")
         if self.engine_threads < 1:
             raise ConfigError("engine_threads must be at least 1")
+        if self.auth_audience is not None and self.auth_issuer is None:
+            raise ConfigError("--auth-audience needs --auth-issuer")
+        if self.auth_issuer is not None and "://" not in self.auth_issuer:
+            raise ConfigError(f"--auth-issuer must be a URL, got {self.auth_issuer!r}")
+        if self.jwks_refetch_s < 0:
+            raise ConfigError("ASSAY_BRIDGE_JWKS_REFETCH_SECS must not be negative")
         if self.db_pool_size < 1:
             raise ConfigError("ASSAY_BRIDGE_DB_POOL_SIZE must be at least 1")
         object.__setattr__(self, "backend_url", normalize_backend_url(self.backend_url))
@@ -107,8 +127,23 @@ class ServerSettings:
             values["db_pool_size"] = _int(env, "ASSAY_BRIDGE_DB_POOL_SIZE")
         if "ASSAY_BRIDGE_AUTH_API_KEY" in env:
             values["auth_api_key"] = _bool(env, "ASSAY_BRIDGE_AUTH_API_KEY")
+        if env.get("ASSAY_BRIDGE_AUTH_ISSUER"):
+            values["auth_issuer"] = env["ASSAY_BRIDGE_AUTH_ISSUER"]
+        if env.get("ASSAY_BRIDGE_AUTH_AUDIENCE"):
+            values["auth_audience"] = env["ASSAY_BRIDGE_AUTH_AUDIENCE"]
+        if env.get("ASSAY_BRIDGE_JWKS_REFETCH_SECS"):
+            values["jwks_refetch_s"] = _float(env, "ASSAY_BRIDGE_JWKS_REFETCH_SECS")
+        if "ASSAY_BRIDGE_METRICS_OPEN" in env:
+            values["metrics_open"] = _bool(env, "ASSAY_BRIDGE_METRICS_OPEN")
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+    @property
+    def auth_mode(self) -> str:
+        """``off``, ``api-key``, ``jwt`` or ``api-key+jwt``, for logs."""
+        modes = [m for m, on in (("api-key", self.auth_api_key), ("jwt", self.auth_issuer))
+                 if on]
+        return "+".join(modes) or "off"
 
     def with_port(self, port: int) -> ServerSettings:
         """A copy with another port (used once the real port of ``--port 0`` is known)."""

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from bridge.engine.clock import Clock, SystemClock
+from bridge.engine.observe import NullObserver, Observer
 from bridge.engine.op import Op
 from bridge.engine.settings import Settings
 from bridge.engine.history import HistoryCache
@@ -74,6 +75,8 @@ class Engine:
         self.notifier: Notifier = notifier or NullNotifier()
         self.settings = settings or Settings()
         self.clock: Clock = clock or SystemClock()
+        #: Told of every transaction and of what committed operations counted (metrics).
+        self.observer: Observer = NullObserver()
         self._ready_checked_at: float | None = None
         #: Rendered histories of running workflows, for :meth:`poll_workflow_task`.
         self.histories = HistoryCache()
@@ -98,26 +101,36 @@ class Engine:
     def _run(self, fn: Callable[..., T], *args: Any, write: bool = True,
              now: float | None = None, **kwargs: Any) -> T:
         delay = TX_BACKOFF_S
-        for attempt in range(1, TX_ATTEMPTS + 1):
-            at = self.clock.now() if now is None else now
-            try:
-                with self.store.transaction(write=write) as tx:
-                    op = Op(tx=tx, now=at, settings=self.settings)
-                    result = fn(op, *args, **kwargs)
-                    if op.outbox:  # other instances hear of it only if this commits
-                        shared = shared_notices(op.outbox)
-                        if shared:
-                            tx.publish(shared)
-            except StoreError as exc:
-                if not exc.retryable or attempt == TX_ATTEMPTS:
-                    raise
-                logger.info("retrying %s after %s (attempt %d)", fn.__name__, exc, attempt)
-                time.sleep(delay)
-                delay *= 2
-                continue
-            if op.outbox:
-                deliver(self.notifier, op.outbox)
-            return result
+        started = time.perf_counter()
+        attempt = 0
+        try:
+            for attempt in range(1, TX_ATTEMPTS + 1):
+                at = self.clock.now() if now is None else now
+                try:
+                    with self.store.transaction(write=write) as tx:
+                        op = Op(tx=tx, now=at, settings=self.settings)
+                        result = fn(op, *args, **kwargs)
+                        if op.outbox:  # other instances hear of it only if this commits
+                            shared = shared_notices(op.outbox)
+                            if shared:
+                                tx.publish(shared)
+                except StoreError as exc:
+                    if not exc.retryable or attempt == TX_ATTEMPTS:
+                        raise
+                    logger.info("retrying %s after %s (attempt %d)", fn.__name__, exc, attempt)
+                    time.sleep(delay)
+                    delay *= 2
+                    continue
+                self.observer.transaction(fn.__name__, time.perf_counter() - started, attempt,
+                                          True)
+                if op.outbox:
+                    deliver(self.notifier, op.outbox)
+                if op.counts:
+                    self.observer.counted(op.counts)
+                return result
+        except BaseException:
+            self.observer.transaction(fn.__name__, time.perf_counter() - started, attempt, False)
+            raise
         raise AssertionError("unreachable")
 
     def _read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -279,6 +292,12 @@ class Engine:
     def list_workers(self, *, namespace: str = DEFAULT_NAMESPACE) -> list[dict[str, Any]]:
         """WorkflowWorkers of a namespace."""
         return self._read(workers.list_workers, namespace)
+
+    def queue_depths(self) -> list[dict[str, Any]]:
+        """What waits for a worker on each queue (every namespace): ``[{queue, kind, count,
+        oldest}]``; see :meth:`bridge.engine.store.base.Tx.queue_depths`."""
+        now = self.clock.now()
+        return self._read(lambda op: [dict(r) for r in op.tx.queue_depths(now)])
 
     def list_queues(self, *, namespace: str = DEFAULT_NAMESPACE) -> list[dict[str, Any]]:
         """Queue statistics of a namespace."""

@@ -23,6 +23,13 @@ class Op:
     now: float
     settings: Settings
     outbox: list[tuple[NoticeKind, dict[str, Any]]] = field(default_factory=list)
+    #: Counted happenings ``(name, labels)``, handed to the engine's observer after commit.
+    counts: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+
+    def count(self, what: str, /, **labels: str) -> None:
+        """Count one happening (a workflow started, an activity retried ...) once this
+        operation commits; see :class:`bridge.engine.observe.Observer`."""
+        self.counts.append((what, labels))
 
     def notify(self, kind: NoticeKind, data: dict[str, Any]) -> None:
         """Queue a notification for delivery after commit."""

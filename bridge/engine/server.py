@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 import uvicorn
 
 from bridge.engine.api.app import create_app
+from bridge.engine.api.jwt_auth import JwtVerifier
 from bridge.engine.api.notify import Hub
 from bridge.engine.config import ServerSettings, describe_backend
 from bridge.engine.instance_lock import InstanceLock
@@ -234,6 +235,10 @@ class EngineService:
             engine,
             hub,
             auth_api_key=settings.auth_api_key,
+            jwt=None if settings.auth_issuer is None else JwtVerifier(
+                settings.auth_issuer, settings.auth_audience,
+                refetch_interval_s=settings.jwks_refetch_s),
+            metrics_open=settings.metrics_open,
             poll_wait_s=settings.poll_wait_s,
             max_body_bytes=settings.max_body_bytes,
             engine_threads=settings.engine_threads,
@@ -270,7 +275,7 @@ class EngineService:
             "assay-bridge engine listening on %s (backend %s, auth %s)",
             self.url,
             describe_backend(self.settings.backend_url),
-            "api-key" if self.settings.auth_api_key else "off",
+            self.settings.auth_mode,
         )
         if self.port_file is not None:
             write_port_file(self.port_file, port)

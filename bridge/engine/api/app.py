@@ -16,9 +16,12 @@ from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.routing import Route
 
-from bridge.engine.api.auth import ApiKeyAuthMiddleware
+from bridge.engine.api.auth import METRICS_PATH, AuthMiddleware
 from bridge.engine.api.errors import EXCEPTION_HANDLERS
+from bridge.engine.api.jwt_auth import JwtVerifier
+from bridge.engine.api.metrics import EngineMetrics, RequestMetricsMiddleware
 from bridge.engine.api.notify import Hub
 from bridge.engine.api.routes import ROUTES
 from bridge.engine.api.state import ApiState
@@ -35,6 +38,8 @@ def create_app(
     hub: Hub,
     *,
     auth_api_key: bool = False,
+    jwt: JwtVerifier | None = None,
+    metrics_open: bool = False,
     poll_wait_s: float = 5.0,
     max_body_bytes: int = 2 * 1024 * 1024,
     engine_threads: int = 8,
@@ -44,7 +49,9 @@ def create_app(
     Args:
         engine: the engine core; its notifier must be ``hub``.
         hub: the notifier hub; bound to the serving loop at startup, closed at shutdown.
-        auth_api_key: require ``Authorization: Bearer <api key>`` (engine-api §4).
+        auth_api_key: accept API keys as ``Authorization: Bearer <key>`` (and require a token).
+        jwt: accept JWTs of this issuer (and require a token).
+        metrics_open: serve ``/metrics`` without a token even when auth is on.
         poll_wait_s: how long an idle workflow-task poll is held open; 0 answers at once.
         max_body_bytes: request bodies above this get 413.
         engine_threads: how many core calls may run at once.
@@ -53,6 +60,8 @@ def create_app(
         engine=engine,
         hub=hub,
         auth_api_key=auth_api_key,
+        jwt=jwt,
+        metrics_open=metrics_open,
         poll_wait_s=poll_wait_s,
         max_body_bytes=max_body_bytes,
         engine_threads=engine_threads,
@@ -68,11 +77,15 @@ def create_app(
         finally:
             hub.close()
 
+    metrics = EngineMetrics(engine, hub)
+    routes = [*ROUTES, Route(METRICS_PATH, metrics.endpoint, methods=["GET"])]
     app = Starlette(
-        routes=ROUTES,
-        middleware=[Middleware(ApiKeyAuthMiddleware, state=state)],
+        routes=routes,
+        middleware=[Middleware(RequestMetricsMiddleware, metrics=metrics, routes=routes),
+                    Middleware(AuthMiddleware, state=state)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
     app.state.api = state
+    app.state.metrics = metrics
     return app

@@ -142,6 +142,16 @@ class Hub:
                     queue.get_nowait()  # a slow reader loses the oldest event, not the server
             queue.put_nowait(data)
 
+    def waiting_count(self) -> int:
+        """How many workflow-task polls are held open now (any thread)."""
+        for _ in range(3):
+            try:
+                return sum(len(subs) for key, subs in list(self._waiters.items())
+                           if key[0] == "workflow_task")
+            except RuntimeError:  # changed on the loop thread while counted: count again
+                continue
+        return 0
+
     def waiting(self, key: Key) -> int:
         """How many waiters (held polls, ``/wait`` calls) are subscribed to ``key`` now."""
         return len(self._waiters.get(key, ()))

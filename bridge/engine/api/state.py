@@ -23,6 +23,7 @@ import anyio
 import anyio.to_thread
 from starlette.requests import Request
 
+from bridge.engine.api.jwt_auth import JwtVerifier
 from bridge.engine.api.notify import Hub
 
 if TYPE_CHECKING:
@@ -39,6 +40,8 @@ class ApiState:
         engine: the engine core.
         hub: the notifier the core reports to.
         auth_api_key: whether API-key auth is on.
+        jwt: the JWT verifier when JWT auth (``--auth-issuer``) is on.
+        metrics_open: ``/metrics`` answers without a token even when auth is on.
         poll_wait_s: how long an idle workflow-task poll is held open.
         max_body_bytes: request bodies above this size get 413.
         engine_threads: size of the thread limiter for core calls.
@@ -48,6 +51,8 @@ class ApiState:
     engine: Engine
     hub: Hub
     auth_api_key: bool = False
+    jwt: JwtVerifier | None = None
+    metrics_open: bool = False
     poll_wait_s: float = 5.0
     max_body_bytes: int = 2 * 1024 * 1024
     engine_threads: int = 8

@@ -113,6 +113,7 @@ def poll_activity_task(op: Op, queue: str, worker_id: str,
         return None
     if act.get("timeout_at") is not None:
         op.deadline(act["timeout_at"])
+    op.count("activity_attempt", name=act["name"], task_queue=act["task_queue"])
     return activity_record(act)
 
 
@@ -124,7 +125,8 @@ def complete_activity(op: Op, activity_id: int, result: Any) -> None:
     """
     act = _require(op, activity_id)
     if act["status"] in FINISHED:
-        logger.info("activity %s already %s; completion ignored", activity_id, act["status"])
+        logger.info("activity %s already %s; completion ignored", activity_id, act["status"],
+                    extra={"activity_id": activity_id, "workflow_id": act["workflow_id"]})
         return
     text = optional_json_text(result)
     op.tx.update_activity(activity_id, {"status": "COMPLETED", "result": text, "error": None,
@@ -142,7 +144,8 @@ def fail_activity(op: Op, activity_id: int, error: str) -> None:
     """POST /tasks/{id}/fail: apply the retry policy (engine-api §3.5.3), with backoff enforced."""
     act = _require(op, activity_id)
     if act["status"] in FINISHED:
-        logger.info("activity %s already %s; failure ignored", activity_id, act["status"])
+        logger.info("activity %s already %s; failure ignored", activity_id, act["status"],
+                    extra={"activity_id": activity_id, "workflow_id": act["workflow_id"]})
         return
     retry_or_fail(op, act, error)
 
@@ -173,6 +176,7 @@ def retry_or_fail(op: Op, act: Row, error: str) -> None:
             "status": "PENDING", "attempt": attempt + 1, "scheduled_at": at, "claimed_by": None,
             "started_at": None, "last_heartbeat": None, "timeout_at": None, "error": error})
         op.deadline(at)
+        op.count("activity_retry", name=act["name"], task_queue=act["task_queue"])
         return
     op.tx.update_activity(act["id"], {"status": "FAILED", "error": error, "result": None,
                                       "completed_at": op.now, "timeout_at": None})
@@ -205,6 +209,7 @@ def expire_timed_out(op: Op, limit: int) -> int:
     for act in rows:
         started = act["started_at"] if act["started_at"] is not None else op.now
         by_close = started + float(act["start_to_close_secs"]) <= op.now
+        op.count("activity_timeout", name=act["name"], task_queue=act["task_queue"])
         retry_or_fail(op, act, START_TO_CLOSE_ERROR if by_close else HEARTBEAT_TIMEOUT_ERROR)
     return len(rows)
 
@@ -215,6 +220,8 @@ def retry_dead_workers(op: Op, limit: int) -> int:
     cutoff = op.now - op.settings.worker_dead_after_s
     rows = op.tx.activities_of_dead_workers(cutoff, limit)
     for act in rows:
-        logger.warning("activity %s: worker %s is gone; retrying", act["id"], act["claimed_by"])
+        logger.warning("activity %s: worker %s is gone; retrying", act["id"], act["claimed_by"],
+                       extra={"activity_id": act["id"], "workflow_id": act["workflow_id"],
+                              "worker_id": act["claimed_by"]})
         retry_or_fail(op, act, WORKER_LOST_ERROR)
     return len(rows)

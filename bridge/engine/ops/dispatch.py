@@ -82,7 +82,9 @@ def release_expired_leases(op: Op, limit: int) -> int:
     rows = op.tx.expired_leases(op.now - op.settings.dispatch_timeout_s, limit)
     for wf in rows:
         logger.warning("workflow %s: lease of %s expired; dispatching again", wf["id"],
-                       wf["dispatch_claimed_by"])
+                       wf["dispatch_claimed_by"],
+                       extra={"workflow_id": wf["id"], "run_id": wf["run_id"],
+                              "worker_id": wf["dispatch_claimed_by"]})
         if is_terminal(wf):
             _release(op, wf)
             continue
@@ -226,7 +228,8 @@ def submit_commands(op: Op, workflow_id: str, worker_id: str,
             f"worker {worker_id} does not hold the workflow task of {workflow_id}")
     for cmd in commands:
         if is_terminal(wf):
-            logger.info("workflow %s is %s; ignoring %s", workflow_id, wf["status"], cmd["type"])
+            logger.info("workflow %s is %s; ignoring %s", workflow_id, wf["status"], cmd["type"],
+                        extra={"workflow_id": workflow_id, "run_id": wf["run_id"]})
             break
         COMMANDS[cmd["type"]](op, wf, cmd)
         fresh = op.tx.get_workflow(workflow_id, lock=True)

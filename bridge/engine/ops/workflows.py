@@ -54,6 +54,11 @@ def unique_workflow_id(op: Op, candidate: str) -> str:
     return wid
 
 
+def _labels(wf: Row) -> dict[str, str]:
+    return {"namespace": wf["namespace"], "workflow_type": wf["workflow_type"],
+            "task_queue": wf["task_queue"]}
+
+
 def create_run(op: Op, *, workflow_id: str, workflow_type: str, input_text: str | None,
                task_queue: str, namespace: str, run_id: str, parent_id: str | None = None,
                origin_id: str | None = None) -> Row | None:
@@ -72,6 +77,7 @@ def create_run(op: Op, *, workflow_id: str, workflow_type: str, input_text: str 
     if not op.tx.insert_workflow(row):
         return None
     op.event(workflow_id, "WorkflowStarted", text=input_text)
+    op.count("workflow_started", **_labels(row))
     op.wake(row)
     return row
 
@@ -154,6 +160,7 @@ def finish(op: Op, wf: Row, status: str, *, event_type: str, payload: Any = None
                                           "timeout_at": None})
     op.tx.cancel_timers(wf["id"])
     op.notify("workflow_terminal", {"workflow_id": wf["id"], "status": status})
+    op.count("workflow_" + status.lower(), **_labels(wf))
     if tell_parent and wf.get("parent_id"):
         _tell_parent(op, wf, status, result_text, parent_error or error or status.lower())
 

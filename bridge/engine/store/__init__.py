@@ -12,8 +12,8 @@ __all__ = ["Store", "open_store"]
 def open_store(backend_url: str, *, pool_size: int | None = None) -> Store:
     """Build (not open) the store named by ``backend_url``.
 
-    ``sqlite:///relative.db``, ``sqlite:////abs/path.db`` and ``sqlite:///:memory:`` give the
-    SQLite store; ``postgres://`` and ``postgresql://`` URLs (libpq's form,
+    ``sqlite:///relative.db``, ``sqlite:////abs/path.db``, ``sqlite:///:memory:`` and assay's
+    own ``sqlite://relative.db?mode=rwc`` give the SQLite store; ``postgres://`` and ``postgresql://`` URLs (libpq's form,
     ``postgresql://user:pass@host:5432/db?sslmode=require``) the PostgreSQL store, with at most
     ``pool_size`` pooled connections. Other schemes raise :class:`~bridge.errors.ConfigError`.
     """
@@ -24,6 +24,7 @@ def open_store(backend_url: str, *, pool_size: int | None = None) -> Store:
         from bridge.engine.store.sqlite import SQLiteStore
 
         path = rest[1:] if rest.startswith("/") else rest
+        path = path.partition("?")[0]  # assay's sqlx options (?mode=rwc): the file is created
         return SQLiteStore(path or ":memory:")
     if scheme in ("postgres", "postgresql"):
         try:

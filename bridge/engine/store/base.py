@@ -117,6 +117,12 @@ class Store(Protocol):
         """
         ...
 
+    def leads(self, role: str) -> bool:
+        """True while this instance holds ``role`` among all instances on the database (one
+        holder at a time; it keeps the role until it closes or dies). Always True on a store
+        that serves one instance."""
+        ...
+
     def acquire_instance_lock(self, instance_id: str, *, now: float, stale_after_s: float,
                               pid: int | None = None) -> bool:
         """Take the single-instance lock (capability ``instance_lock``).
@@ -307,6 +313,12 @@ class Tx(Protocol):
     def list_signal_waits(self, workflow_id: str) -> list[Row]:
         """``[{name, signal_count}]``: each signal name the workflow waited for, with the
         number of such signals it had received at its latest wait."""
+        ...
+
+    def queue_depths(self, now: float) -> list[Row]:
+        """Per queue, what waits for a worker: ``[{queue, kind, count, oldest}]`` with kind
+        ``activity`` (PENDING and ready at ``now``; ``oldest`` its ``scheduled_at``) or
+        ``workflow_task`` (dispatchable and unleased; ``oldest`` its ``updated_at``)."""
         ...
 
     def list_open_timers(self, workflow_id: str) -> list[Row]:

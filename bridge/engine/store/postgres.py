@@ -128,6 +128,8 @@ class PostgresStore:
         self._pool: ConnectionPool[psycopg.Connection[DictRow]] | None = None
         self._local = threading.local()
         self._listener: _Listener | None = None
+        self._roles: dict[str, psycopg.Connection[DictRow]] = {}
+        self._roles_lock = threading.Lock()
 
     # -- lifecycle ---------------------------------------------------------------------------
     def open(self) -> None:
@@ -192,6 +194,10 @@ class PostgresStore:
         pool, self._pool = self._pool, None
         if pool is not None:
             pool.close()
+        with self._roles_lock:
+            roles, self._roles = self._roles, {}
+        for conn in roles.values():
+            conn.close()
 
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[DictRow]]:
@@ -244,6 +250,28 @@ class PostgresStore:
         self._listener.start()
 
     # -- the single-instance lock is a SQLite matter ----------------------------------------
+    def leads(self, role: str) -> bool:
+        """Hold ``role`` with a session advisory lock on a connection of its own, kept open
+        while this store is: another instance takes the role only once this one closes or its
+        connection drops."""
+        with self._roles_lock:
+            conn = self._roles.get(role)
+            if conn is not None and not conn.closed:
+                return True
+            try:
+                conn = psycopg.connect(self.conninfo, autocommit=True, row_factory=dict_row,
+                                       connect_timeout=max(1, round(self.pool_timeout_s)))
+                row = conn.execute("SELECT pg_try_advisory_lock(hashtext(%s)) AS held",
+                                   ("assay-bridge:" + role,)).fetchone()
+            except psycopg.Error as exc:
+                logger.warning("cannot take the %s role: %s", role, exc)
+                return False
+            if row is None or not row["held"]:
+                conn.close()
+                return False
+            self._roles[role] = conn
+            return True
+
     def acquire_instance_lock(self, instance_id: str, *, now: float, stale_after_s: float,
                               pid: int | None = None) -> bool:
         """Not supported: several instances may serve a PostgreSQL database."""

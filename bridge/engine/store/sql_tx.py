@@ -343,6 +343,15 @@ class SqlTx:
                          "workflow_signal_waits WHERE workflow_id = ? GROUP BY name ORDER BY name",
                          (workflow_id,))
 
+    def queue_depths(self, now: float) -> list[Row]:
+        return self._all(
+            "SELECT task_queue AS queue, 'activity' AS kind, COUNT(*) AS count,"
+            " MIN(scheduled_at) AS oldest FROM workflow_activities WHERE status = 'PENDING'"
+            " AND scheduled_at <= ? GROUP BY task_queue"
+            " UNION ALL SELECT task_queue, 'workflow_task', COUNT(*), MIN(updated_at)"
+            " FROM workflows WHERE needs_dispatch = 1 AND dispatch_claimed_by IS NULL"
+            " AND status NOT IN " + _TERMINAL_SQL + " GROUP BY task_queue", (now,))
+
     def list_open_timers(self, workflow_id: str) -> list[Row]:
         return self._all("SELECT seq, fire_at FROM workflow_timers WHERE workflow_id = ? AND "
                          "fired = 0 ORDER BY fire_at, seq", (workflow_id,))

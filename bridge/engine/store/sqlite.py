@@ -182,6 +182,10 @@ class SQLiteStore:
     def listen(self, callback: Callable[[str, dict[str, Any]], None]) -> None:
         """Nothing to hear: a SQLite database is served by one instance (see the lock below)."""
 
+    def leads(self, role: str) -> bool:
+        """Always: one instance serves a SQLite database."""
+        return True
+
     # -- single-instance lock (engine-api §2.5 engine_lock, compat-policy) --------------------
     def acquire_instance_lock(self, instance_id: str, *, now: float, stale_after_s: float,
                               pid: int | None = None) -> bool:
