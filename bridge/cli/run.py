@@ -61,6 +61,7 @@ def run_command(args: argparse.Namespace) -> int:
 
     from bridge.errors import ConfigError, LuaScriptError
     from bridge.globals import emit
+    from bridge.runtime.loader import default_modules_dir
     from bridge.runtime.runtime import Control, Runtime
     from bridge.worker import WorkerStopped, install_engine_hooks
 
@@ -86,6 +87,7 @@ def run_command(args: argparse.Namespace) -> int:
                 memory_limit=args.memory_limit_mb * 1024 * 1024 or None,
                 search_paths=args.search_path,
                 script_dir=path.resolve().parent,
+                modules_path=default_modules_dir(os.environ),
                 color=sys.stderr.isatty() and "NO_COLOR" not in os.environ,
                 control=Control(stop=stopping),
             )
