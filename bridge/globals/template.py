@@ -56,18 +56,19 @@ def install(rt: LuaHost) -> None:
         except convert.ConversionError as exc:
             raise LuaCallError(f"template.{fn}: {exc}") from None
 
-    def render(fn: str, source: str, vars_: Any) -> bytes:
-        names = context(fn, vars_)
+    def render(fn: str, source: str, names: Any) -> bytes:
         try:
             return render_text(env, source, names).encode()
         except minijinja.TemplateError as exc:
             raise LuaCallError(f"template.{fn}: {exc.message}") from None
 
     def render_string(tmpl: Any = None, vars_: Any = None, *_ignored: Any) -> bytes:
-        return render("render_string", to_str(rt, tmpl), vars_)
+        source = to_str(rt, tmpl)
+        return render("render_string", source, context("render_string", vars_))
 
     def render_file(path: Any = None, vars_: Any = None, *_ignored: Any) -> bytes:
         p = to_str(rt, path)
+        names = context("render", vars_)
         try:
             with open(p, "rb") as fh:
                 data = fh.read()
@@ -79,6 +80,6 @@ def install(rt: LuaHost) -> None:
         except UnicodeDecodeError:
             raise LuaCallError(f"template.render: failed to read {rust_debug_str(p)}: "
                                "stream did not contain valid UTF-8") from None
-        return render("render", source, vars_)
+        return render("render", source, names)
 
     rt.set_global("template", {"render_string": render_string, "render": render_file})
