@@ -1,6 +1,6 @@
 """``template.render_string`` / ``template.render`` (lua-globals §3.4).
 
-assay renders with minijinja 2.x; so does this module, through minijinja's own Python binding
+assay renders with minijinja 2.15; so does this module, through minijinja's own Python binding
 (the same Rust engine), configured like assay's fresh ``Environment::new()`` in a release
 build: no autoescape, lenient undefined (an undefined name renders empty, an attribute of one
 fails), one trailing newline stripped, no loader (``include`` / ``extends`` fail), no debug

@@ -58,7 +58,7 @@ def test_render_reads_the_file(lua: Callable[..., Any], tmp_path: Path) -> None:
                                                "(in <string>:1)"),
         ('template.render_string("{{ a.b.c }}")', "template.render_string: undefined value (in <string>:1)"),
         ('template.render_string("{% include \'x\' %}")',
-         "template.render_string: template not found: tried to include non-existing template 'x' (in <string>:1)"),
+         'template.render_string: template not found: tried to include non-existing template "x" (in <string>:1)'),
         ('template.render_string("{{ f }}", {f = function() end})',
          "template.render_string: unsupported Lua type for JSON: function"),
         ('template.render_string({})', "bad argument #1: error converting Lua table to String "

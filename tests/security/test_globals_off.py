@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -102,3 +104,20 @@ def test_a_worker_runs_its_lua_without_the_switched_off_groups(engine_server: En
         w.join(timeout=30)
     assert w.errors == []
     assert got == {"shell": "nil", "process": "nil", "disk": "table", "popen": "nil"}
+
+
+def test_run_globals_off_flag(tmp_path: Path) -> None:
+    script = tmp_path / "probe.lua"
+    script.write_text("print(type(shell), type(process), type(io.popen), type(disk))\n")
+    base = [sys.executable, "-m", "bridge", "run"]
+    on = subprocess.run([*base, script.name], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert on.returncode == 0, on.stderr
+    assert on.stdout == "table\ttable\tfunction\ttable\n"
+    off = subprocess.run([*base, "--globals-off", "shell, process", script.name], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=60)
+    assert off.returncode == 0, off.stderr
+    assert off.stdout == "nil\tnil\tnil\ttable\n"
+    typo = subprocess.run([*base, "--globals-off", "shel", script.name], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert typo.returncode == 2
+    assert "unknown globals to switch off: shel" in typo.stderr
