@@ -68,8 +68,7 @@ def run_command(args: argparse.Namespace) -> int:
 
     from bridge.errors import ConfigError, LuaScriptError
     from bridge.globals import emit
-    from bridge.runtime.loader import default_modules_dir
-    from bridge.runtime.runtime import Control, Runtime, check_globals_off
+    from bridge.runtime.runtime import Control, Runtime, check_globals_off, default_modules_dir
     from bridge.worker import WorkerStopped, install_engine_hooks
 
     path = Path(args.script)

@@ -14,8 +14,10 @@ from pathlib import Path
 from bridge.errors import ConfigError
 from bridge.globals import disk, install_all, markdown, process, shell, template
 from bridge.runtime.host import DEFAULT_MEMORY_LIMIT, Control, LuaHost, Options
+from bridge.runtime.loader import default_modules_dir
 
-__all__ = ["DEFAULT_MEMORY_LIMIT", "GLOBAL_GROUPS", "Control", "Options", "Runtime"]
+__all__ = ["DEFAULT_MEMORY_LIMIT", "GLOBAL_GROUPS", "Control", "Options", "Runtime",
+           "check_globals_off", "default_modules_dir"]
 
 #: What ``globals_off`` can name: each of assay's globals (lua-globals §1.2), and ``io``.
 #: Switching a group off removes the global; ``shell`` also removes the other ways Lua's

@@ -17,8 +17,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bridge.errors import ConfigError
-from bridge.runtime.loader import default_modules_dir
-from bridge.runtime.runtime import DEFAULT_MEMORY_LIMIT, Control, Runtime, check_globals_off
+from bridge.runtime.runtime import (
+    DEFAULT_MEMORY_LIMIT,
+    Control,
+    Runtime,
+    check_globals_off,
+    default_modules_dir,
+)
 from bridge.worker.engine_calls import WorkerStopped, install_engine_hooks
 from bridge.worker.trampoline import ActivityHandler, PythonHandlers, WorkflowHandler
 from bridge.wire import DEFAULT_QUEUE

@@ -19,25 +19,26 @@ from tests.helpers import wait_until
 
 
 @pytest.fixture
-def sleeper(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+def sleeper(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
     """A real process with a name of its own (a copy of sleep) and arguments."""
     exe = tmp_path / "assaysleeper"
     shutil.copy(shutil.which("sleep") or "/bin/sleep", exe)
     proc = subprocess.Popen([str(exe), "300"])
-    yield proc, exe.name
+    yield proc, exe
     if proc.poll() is None:
         proc.kill()
     proc.wait()
 
 
 def test_list_shows_pid_name_and_cmdline(lua: Callable[..., Any],
-                                         sleeper: tuple[subprocess.Popen[bytes], str]) -> None:
-    proc, name = sleeper
+                                         sleeper: tuple[subprocess.Popen[bytes], Path]) -> None:
+    proc, exe = sleeper
+    name = exe.name
     wait_until(lambda: lua("for _, p in ipairs(process.list()) do if p.pid == ... then return p.name end end",
                            proc.pid) == name)
     got = lua("for _, p in ipairs(process.list()) do if p.pid == ... then return p.name, p.cmdline end end",
               proc.pid)
-    assert got == (name, f"{proc.args[0]} 300")
+    assert got == (name, f"{exe} 300")
 
 
 def test_list_includes_this_process(lua: Callable[..., Any]) -> None:
@@ -47,20 +48,20 @@ def test_list_includes_this_process(lua: Callable[..., Any]) -> None:
 
 
 def test_is_running_compares_the_exact_name(lua: Callable[..., Any],
-                                            sleeper: tuple[subprocess.Popen[bytes], str]) -> None:
-    _, name = sleeper
+                                            sleeper: tuple[subprocess.Popen[bytes], Path]) -> None:
+    name = sleeper[1].name
     wait_until(lambda: lua("return process.is_running(...)", name.encode()) is True)
     assert lua("return process.is_running(...)", name[:-1].encode()) is False
     assert lua("return process.is_running('no-such-process-name')") is False
 
 
-def test_kill_sends_the_signal(lua: Callable[..., Any], sleeper: tuple[subprocess.Popen[bytes], str]) -> None:
+def test_kill_sends_the_signal(lua: Callable[..., Any], sleeper: tuple[subprocess.Popen[bytes], Path]) -> None:
     proc, _ = sleeper
     assert lua("return process.kill(...)", proc.pid) is True
     assert proc.wait(timeout=30) == -signal.SIGTERM
 
 
-def test_kill_with_another_signal(lua: Callable[..., Any], sleeper: tuple[subprocess.Popen[bytes], str]) -> None:
+def test_kill_with_another_signal(lua: Callable[..., Any], sleeper: tuple[subprocess.Popen[bytes], Path]) -> None:
     proc, _ = sleeper
     assert lua("return process.kill(..., 9)", proc.pid) is True
     assert proc.wait(timeout=30) == -signal.SIGKILL
@@ -70,8 +71,9 @@ def test_kill_signal_zero_probes(lua: Callable[..., Any]) -> None:
     assert lua("return process.kill(..., 0)", os.getpid()) is True
 
 
-def test_wait_idle_true_once_the_process_is_gone(rt: Runtime, sleeper: tuple[subprocess.Popen[bytes], str]) -> None:
-    proc, name = sleeper
+def test_wait_idle_true_once_the_process_is_gone(rt: Runtime, sleeper: tuple[subprocess.Popen[bytes], Path]) -> None:
+    proc, exe = sleeper
+    name = exe.name
     wait_until(lambda: rt.execute("return process.is_running(...)", "=t", name.encode()) is True)
     reaper = threading.Thread(target=proc.wait)  # a dead child stays in /proc until reaped
     reaper.start()
@@ -84,8 +86,8 @@ def test_wait_idle_true_once_the_process_is_gone(rt: Runtime, sleeper: tuple[sub
     reaper.join(timeout=30)
 
 
-def test_wait_idle_false_after_the_timeout(rt: Runtime, sleeper: tuple[subprocess.Popen[bytes], str]) -> None:
-    _, name = sleeper
+def test_wait_idle_false_after_the_timeout(rt: Runtime, sleeper: tuple[subprocess.Popen[bytes], Path]) -> None:
+    name = sleeper[1].name
     wait_until(lambda: rt.execute("return process.is_running(...)", "=t", name.encode()) is True)
     assert rt.execute("return process.wait_idle(..., 0.05, 0.01)", "=t", name.encode()) is False
 
