@@ -51,6 +51,13 @@ def register(sub: Any) -> None:
         metavar="MB",
         help="Lua memory cap in MiB (default 64; 0 for none)",
     )
+    p.add_argument(
+        "--globals-off",
+        default="",
+        metavar="NAMES",
+        help="comma-separated groups of globals to leave out, e.g. shell,process,db "
+             "(all are on by default, as in assay; docs/security.md)",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="show log.debug lines")
     p.set_defaults(func=run_command)
 
@@ -61,7 +68,7 @@ def run_command(args: argparse.Namespace) -> int:
 
     from bridge.errors import ConfigError, LuaScriptError
     from bridge.globals import emit
-    from bridge.runtime.runtime import Control, Runtime
+    from bridge.runtime.runtime import Control, Runtime, check_globals_off, default_modules_dir
     from bridge.worker import WorkerStopped, install_engine_hooks
 
     path = Path(args.script)
@@ -74,6 +81,7 @@ def run_command(args: argparse.Namespace) -> int:
         return 1
     if args.memory_limit_mb < 0:
         raise ConfigError("--memory-limit-mb must be 0 or more")
+    globals_off = check_globals_off([n.strip() for n in args.globals_off.split(",") if n.strip()])
 
     outcome: dict[str, int] = {}
     is_worker = threading.Event()
@@ -86,6 +94,8 @@ def run_command(args: argparse.Namespace) -> int:
                 memory_limit=args.memory_limit_mb * 1024 * 1024 or None,
                 search_paths=args.search_path,
                 script_dir=path.resolve().parent,
+                modules_path=default_modules_dir(os.environ),
+                globals_off=globals_off,
                 color=sys.stderr.isatty() and "NO_COLOR" not in os.environ,
                 control=Control(stop=stopping),
             )

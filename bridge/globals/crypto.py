@@ -3,8 +3,7 @@
 Algorithms: sha224/256/384/512 and sha3-224/256/384/512 (no md5, despite assay's docs);
 digests as lower-case hex (``hmac`` can return raw bytes). ``random(len)`` gives ``len``
 characters from ``[A-Za-z0-9]`` drawn with a CSPRNG (not hex, despite the docs). There is no
-``crypto.uuid`` in v0.11.2. ``jwt_sign`` / ``jwt_decode`` are not provided yet
-(docs/globals.md).
+``crypto.uuid`` in v0.11.2. ``jwt_sign`` / ``jwt_decode`` live in :mod:`bridge.globals.crypto_jwt`.
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ import secrets
 import string
 from typing import TYPE_CHECKING, Any
 
+from bridge.globals import crypto_jwt
 from bridge.globals.args import LuaCallError, optional_bool
 
 if TYPE_CHECKING:
@@ -81,4 +81,4 @@ def install(rt: LuaHost) -> None:
             raise LuaCallError(f"crypto.random: length must be positive, got {n}")
         return "".join(secrets.choice(_ALPHANUMERIC) for _ in range(n)).encode()
 
-    rt.set_global("crypto", {"hash": hash_, "hmac": hmac, "random": random})
+    rt.set_global("crypto", {"hash": hash_, "hmac": hmac, "random": random, **crypto_jwt.functions(rt)})

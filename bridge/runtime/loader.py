@@ -2,15 +2,19 @@
 
 Order: ``package.preload``; ``package.path`` (user search paths, the script's folder, then
 ``./?.lua`` and ``./?/init.lua``); then, for ``assay.*`` names only, ``./modules``, the modules
-folder (``$ASSAY_MODULES_PATH`` or ``~/.assay/modules``, passed in by the caller), and last the
+folder (``$ASSAY_MODULES_PATH`` or ``~/.assay/modules``: :func:`default_modules_dir`, called by
+``assay-bridge run`` and :class:`bridge.Worker`, never by the runtime itself), and last the
 packaged stdlib (``lua/assay/...``), compiled under the chunk name ``@assay/<file>``.
 """
 
 from __future__ import annotations
 
 import importlib.resources
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+#: The environment variable naming assay's modules folder (lua-globals §5).
+MODULES_PATH_ENV = "ASSAY_MODULES_PATH"
 
 
 def stdlib_dir() -> Path:
@@ -23,6 +27,20 @@ def stdlib_dir() -> Path:
         return Path(str(packaged))
     checkout = Path(str(importlib.resources.files("bridge"))).parent / "lua"
     return checkout
+
+
+def default_modules_dir(environ: Mapping[str, str]) -> Path | None:
+    """assay's modules folder: ``$ASSAY_MODULES_PATH`` when set, else ``$HOME/.assay/modules``.
+
+    ``environ`` is the process environment (passed in: the CLI and ``Worker`` read it, the
+    runtime does not). ``None`` when neither variable is set.
+    """
+    if MODULES_PATH_ENV in environ:
+        return Path(environ[MODULES_PATH_ENV])
+    home = environ.get("HOME")
+    if home:
+        return Path(home) / ".assay" / "modules"
+    return None
 
 
 def package_path(search_paths: Sequence[str | Path], script_dir: str | Path | None) -> str:

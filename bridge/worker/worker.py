@@ -9,14 +9,21 @@ the other.
 from __future__ import annotations
 
 import logging
+import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from bridge.errors import ConfigError
-from bridge.runtime.runtime import DEFAULT_MEMORY_LIMIT, Control, Runtime
+from bridge.runtime.runtime import (
+    DEFAULT_MEMORY_LIMIT,
+    Control,
+    Runtime,
+    check_globals_off,
+    default_modules_dir,
+)
 from bridge.worker.engine_calls import WorkerStopped, install_engine_hooks
 from bridge.worker.trampoline import ActivityHandler, PythonHandlers, WorkflowHandler
 from bridge.wire import DEFAULT_QUEUE
@@ -46,6 +53,10 @@ class Worker:
         concurrency: independent poll loops, each with its own Lua runtime.
         memory_limit: byte cap per Lua runtime (default 64 MiB).
         search_paths: extra folders for Lua's ``require``.
+        modules_path: assay's modules folder for ``require("assay.x")``; by default
+            ``$ASSAY_MODULES_PATH``, else ``~/.assay/modules``, read when the worker is made.
+        globals_off: groups of Lua globals to leave out of every runtime, e.g.
+            ``{"shell", "process", "db"}`` (docs/security.md).
         log_stderr: write Lua ``log.*`` lines to stderr (they always reach the ``assay`` logger).
 
     Example::
@@ -70,10 +81,14 @@ class Worker:
         concurrency: int = 1,
         memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
         search_paths: Sequence[str | Path] = (),
+        modules_path: str | Path | None = None,
+        globals_off: Collection[str] = (),
         log_stderr: bool = True,
     ) -> None:
         if concurrency < 1:
             raise ConfigError("concurrency must be at least 1")
+        self.globals_off = check_globals_off(globals_off)
+        self.modules_path = modules_path if modules_path is not None else default_modules_dir(os.environ)
         self.url = url
         self.queue = queue
         self.identity = identity
@@ -181,6 +196,8 @@ class Worker:
                 memory_limit=self.memory_limit,
                 search_paths=self.search_paths,
                 script_dir=self._script_dir(),
+                modules_path=self.modules_path,
+                globals_off=self.globals_off,
                 log_stderr=self.log_stderr,
                 control=Control(stop=self._stop),  # an idle loop's sleep ends on stop
             )

@@ -10,12 +10,15 @@ No result may carry a Python exception text.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.helpers import LocalServer
 from tests.worker.replayer import Replayer
@@ -93,6 +96,28 @@ CALLS: list[tuple[str, str]] = [
     ("async.spawn bad", "return async.spawn(42)"),
     ("async.spawn_interval", "local n = 0 local i = async.spawn_interval(0.001, function() n = n + 1 end) sleep(0.02) i.cancel() return n > 0"),
     ("async.spawn_interval bad", "return async.spawn_interval(0, function() end)"),
+    # template / markdown
+    ("template.render_string", 'return template.render_string("{{ a }}-{% for x in xs %}{{ x }}{% endfor %}", {a = "A", xs = {1, 2.5}})'),
+    ("template.render", 'local p = DIR .. "/t" .. N fs.write(p, "hi {{ who }}\\n") return template.render(p, {who = "me"})'),
+    ("template error", 'return template.render_string("{% if %}")'),
+    ("template error: vars", 'return template.render_string("x", 5)'),
+    ("markdown.to_html", 'return markdown.to_html("# T\\n\\n- [x] a\\n\\n|a|\\n|-|\\n|~~b~~|")'),
+    ("markdown error", "return markdown.to_html({})"),
+    # crypto.jwt_*
+    ("crypto.jwt_sign/jwt_decode", 'local t = crypto.jwt_sign({sub = "s", n = 1}, PEM, "RS256", {kid = "k"}) local d = crypto.jwt_decode(t) return t, d.header.kid, d.claims.n'),
+    ("crypto jwt error: key", 'return crypto.jwt_sign({}, "not a pem")'),
+    ("crypto jwt error: token", 'return crypto.jwt_decode("a.b")'),
+    # shell / process / disk
+    ("shell.exec", 'local r = shell.exec("cat; echo $V; exit 2", {stdin = "in-", env = {V = "v"}}) return r.status, r.stdout, r.stderr, r.timed_out'),
+    ("shell.exec timeout", 'local r = shell.exec("sleep 5", {timeout = 0.05}) return r.status, r.timed_out'),
+    ("shell error", 'return shell.exec("true", {timeout = -1})'),
+    ("process.list/is_running", "local l = process.list() return type(l), math.type(l[1].pid), process.is_running(NAME), process.is_running('no-such-proc')"),
+    ("process.kill", "return process.kill(PID, 0)"),
+    ("process.wait_idle", "return process.wait_idle('no-such-proc'), process.wait_idle(NAME, 0.01, 0.005)"),
+    ("process error", "return process.kill(0)"),
+    ("disk.usage", 'local u = disk.usage(DIR) return math.type(u.total), u.used <= u.total, math.type(u.percent)'),
+    ("disk.sweep/dir_size", 'local d = DIR .. "/sw" .. N fs.mkdir(d) fs.write(d .. "/a", "xyz") local size = disk.dir_size(d) return size, disk.sweep(d, -1), disk.dir_size(d)'),
+    ("disk error", 'return disk.usage(DIR .. "/missing")'),
     # Lua's own library beside the globals
     ("coroutine inside", "local co = coroutine.wrap(function(a) local b = coroutine.yield(a + 1) return json.encode({b}) end) return co(1), co(5)"),
 ]
@@ -208,6 +233,9 @@ def _contexts() -> dict[str, Callable[[Replayer, int], str]]:
 
 CONTEXTS = _contexts()
 
+_RSA_PEM = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+
 
 def _text(v: Any) -> str:
     return v.decode("utf-8") if isinstance(v, bytes) else str(v)
@@ -229,6 +257,9 @@ def matrix(http_server: LocalServer, tmp_path: Path) -> Iterator[Replayer]:
     rt.execute(_PROBE, "=probe", chunks)
     rt.set_global("URL", http_server.url.encode())
     rt.set_global("DIR", str(tmp_path).encode())
+    rt.set_global("PEM", _RSA_PEM)
+    rt.set_global("PID", os.getpid())
+    rt.set_global("NAME", Path("/proc/self/comm").read_bytes().strip())
     r.lua(_LUA_HANDLERS)
 
     def call_probe(i: int) -> str:
@@ -251,7 +282,8 @@ def test_the_table_covers_every_global_function(matrix: Replayer) -> None:
     listed = matrix.rt.execute(
         "local out = {}\n"
         "for _, g in ipairs({'http', 'json', 'yaml', 'toml', 'assert', 'log', 'env', 'fs',"
-        " 'base64', 'crypto', 'regex', 'os', 'async'}) do\n"
+        " 'base64', 'crypto', 'regex', 'os', 'async', 'template', 'markdown', 'shell', 'process',"
+        " 'disk'}) do\n"
         "  for k, v in pairs(_G[g]) do\n"
         "    if type(v) == 'function' and k:sub(1, 1) ~= '_' then out[#out + 1] = g .. '.' .. k end\n"
         "  end\n"
@@ -272,6 +304,10 @@ def test_main_chunk_results_are_real(expected: list[str]) -> None:
     assert by_name["async.spawn"] == 'ok integer:1, "two"'
     assert by_name["async.spawn_interval"] == "ok boolean:true"
     assert by_name["http error: unreachable"].startswith("err http.get failed: error sending request")
+    assert by_name["process.wait_idle"] == "ok boolean:true, boolean:false"
+    assert by_name["shell.exec"] == 'ok integer:2, "in-v\\\n", "", boolean:false'
+    assert by_name["disk.sweep/dir_size"] == "ok integer:3, integer:1, integer:0"
+    assert by_name["template.render"] == 'ok "hi me"'
     errors = [n for n, v in by_name.items() if v.startswith("err ")]
     assert all(("error" in n or "fails" in n or "bad" in n or "double" in n) for n in errors), errors
 
