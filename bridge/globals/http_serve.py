@@ -186,7 +186,6 @@ def _start_thread(server: Server, sock: socket.socket) -> None:
     config = uvicorn.Config(_make_app(server), log_level="warning", access_log=False,
                             lifespan="off", loop="asyncio", timeout_graceful_shutdown=1)
     uv = uvicorn.Server(config)
-    uv.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     server.uvicorn_server = uv
     started = threading.Event()
 
