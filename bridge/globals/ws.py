@@ -9,6 +9,7 @@ are handled by the library; a close or the end of the stream raises
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,11 @@ class WsConnection:
     """One ``ws.connect`` connection."""
 
     conn: ClientConnection
+    stack: ExitStack
+
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        self.stack.close()
 
 
 @dataclass
@@ -37,7 +43,7 @@ class WsState:
     def close(self) -> None:
         """Close every connection."""
         for c in self.connections:
-            c.conn.close()
+            c.close()
         self.connections.clear()
 
 
@@ -45,7 +51,9 @@ def _connect(url: str) -> WsConnection:
     from websockets.sync.client import connect
 
     try:
-        return WsConnection(connect(url, open_timeout=30, max_size=None))
+        # used as the context manager it is: newer websockets refuse a bare connect()
+        stack = ExitStack()
+        return WsConnection(stack.enter_context(connect(url, open_timeout=30, max_size=None)), stack)
     except OSError as exc:
         if exc.errno is not None:  # tungstenite's wording for a socket error
             raise LuaCallError(f"ws.connect: IO error: {exc.strerror} (os error {exc.errno})") from None
@@ -115,7 +123,7 @@ def install(rt: LuaHost) -> None:
 
     def begin_close(conn: Any = None, *_: Any) -> Pending:
         ws = check("close", conn)
-        return Blocking(ws.conn.close)
+        return Blocking(ws.close)
 
     def finish_none(outcome: Outcome) -> None:
         outcome.unwrap()
