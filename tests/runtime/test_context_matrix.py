@@ -11,12 +11,14 @@ No result may carry a Python exception text.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.engine.pgdb import base_url as pg_base_url
 from tests.helpers import LocalServer
 from tests.worker.replayer import Replayer
 
@@ -93,6 +95,18 @@ CALLS: list[tuple[str, str]] = [
     ("async.spawn bad", "return async.spawn(42)"),
     ("async.spawn_interval", "local n = 0 local i = async.spawn_interval(0.001, function() n = n + 1 end) sleep(0.02) i.cancel() return n > 0"),
     ("async.spawn_interval bad", "return async.spawn_interval(0, function() end)"),
+    # http.serve (it never returns: its argument errors here, serving in tests/globals/test_http_serve.py)
+    ("http.serve error: port", "return http.serve(80.5, {})"),
+    ("http.serve error: routes", "return http.serve(0, 1)"),
+    # db
+    ("db sqlite", 'local c = db.connect("sqlite:" .. DIR .. "/db" .. N .. ".sqlite") db.execute(c, "create table t (a int, b text)") local e = db.execute(c, "insert into t values (?, ?)", {1, "x"}) local r = db.query(c, "select * from t") db.close(c) return e, r'),
+    ("db postgres", 'local c = db.connect(PG) local r = db.query(c, "select $1::int as a, $2::text as b, 1.5::numeric as n, true as t", {2, "y"}) db.close(c) return r'),
+    ("db error: sql", 'return db.query(db.connect("sqlite::memory:"), "select nope")'),
+    ("db error: conn", 'return db.execute({}, "select 1")'),
+    # ws
+    ("ws", 'local c = ws.connect(WS) ws.send(c, "hi") local r = ws.recv(c) ws.close(c) return r'),
+    ("ws error: closed", 'local c = ws.connect(WS) ws.send(c, "close") return ws.recv(c)'),
+    ("ws error: conn", 'return ws.recv({})'),
     # Lua's own library beside the globals
     ("coroutine inside", "local co = coroutine.wrap(function(a) local b = coroutine.yield(a + 1) return json.encode({b}) end) return co(1), co(5)"),
 ]
@@ -220,7 +234,27 @@ def _completed(commands: list[dict[str, Any]]) -> str:
 
 
 @pytest.fixture
-def matrix(http_server: LocalServer, tmp_path: Path) -> Iterator[Replayer]:
+def ws_url() -> Iterator[str]:
+    """A real websocket server: echoes ``echo:<msg>``, closes on ``close``."""
+    from websockets.sync.server import ServerConnection, serve
+
+    def handler(conn: ServerConnection) -> None:
+        for message in conn:
+            if message == "close":
+                conn.close()
+                return
+            conn.send(f"echo:{message!s}")
+
+    server = serve(handler, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"ws://127.0.0.1:{server.socket.getsockname()[1]}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def matrix(http_server: LocalServer, ws_url: str, tmp_path: Path) -> Iterator[Replayer]:
     r = Replayer()
     rt = r.rt
     chunks = rt.lua.table()
@@ -229,6 +263,8 @@ def matrix(http_server: LocalServer, tmp_path: Path) -> Iterator[Replayer]:
     rt.execute(_PROBE, "=probe", chunks)
     rt.set_global("URL", http_server.url.encode())
     rt.set_global("DIR", str(tmp_path).encode())
+    rt.set_global("WS", ws_url.encode())
+    rt.set_global("PG", pg_base_url().replace("postgresql://", "postgres://", 1).encode())
     r.lua(_LUA_HANDLERS)
 
     def call_probe(i: int) -> str:
@@ -251,7 +287,7 @@ def test_the_table_covers_every_global_function(matrix: Replayer) -> None:
     listed = matrix.rt.execute(
         "local out = {}\n"
         "for _, g in ipairs({'http', 'json', 'yaml', 'toml', 'assert', 'log', 'env', 'fs',"
-        " 'base64', 'crypto', 'regex', 'os', 'async'}) do\n"
+        " 'base64', 'crypto', 'regex', 'os', 'async', 'db', 'ws'}) do\n"
         "  for k, v in pairs(_G[g]) do\n"
         "    if type(v) == 'function' and k:sub(1, 1) ~= '_' then out[#out + 1] = g .. '.' .. k end\n"
         "  end\n"
@@ -270,6 +306,9 @@ def test_main_chunk_results_are_real(expected: list[str]) -> None:
     assert '\\"body\\": \\"{\\\\\\"a\\\\\\":1' in by_name["http.post table"]
     assert by_name["json error: parse"].startswith("err json.parse: EOF while parsing")
     assert by_name["async.spawn"] == 'ok integer:1, "two"'
+    assert by_name["ws"] == 'ok "echo:hi"'
+    assert by_name["db postgres"] == 'ok {1={a=integer:2,b="y",n=float:1.5,t=boolean:true}}'
+    assert by_name["http.serve error: port"] == "err http.serve: first argument must be a port number"
     assert by_name["async.spawn_interval"] == "ok boolean:true"
     assert by_name["http error: unreachable"].startswith("err http.get failed: error sending request")
     errors = [n for n, v in by_name.items() if v.startswith("err ")]
