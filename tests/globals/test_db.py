@@ -1,6 +1,7 @@
-"""db.* on real SQLite and PostgreSQL databases (lua-globals §3.14).
+"""db.* on real SQLite, PostgreSQL and MariaDB databases (lua-globals §3.14).
 
-MySQL (``mysql://`` through PyMySQL) is not tested here: no server runs in CI.
+MariaDB comes from ``ASSAY_BRIDGE_TEST_MYSQL_URL`` (default ``mysql://root@127.0.0.1:3306``;
+.ci/run installs and starts it); each test gets a fresh database.
 """
 
 from __future__ import annotations
@@ -80,3 +81,39 @@ def test_connect_error(lua_error: Callable[..., str]) -> None:
 )
 def test_argument_errors(lua_error: Callable[..., str], call: str, message: str) -> None:
     assert lua_error(call) == message
+
+
+MYSQL_ENV = "ASSAY_BRIDGE_TEST_MYSQL_URL"  # default: root without a password on 127.0.0.1:3306 (.ci/run)
+
+
+@pytest.fixture
+def mysql_url() -> Iterator[str]:
+    import os
+    import uuid
+
+    import pymysql  # type: ignore[import-untyped]
+
+    server = os.environ.get(MYSQL_ENV) or "mysql://root@127.0.0.1:3306"
+    host_port = server.removeprefix("mysql://").split("@")[-1].split("/")[0]
+    user = server.removeprefix("mysql://").split("@")[0] if "@" in server else "root"
+    host, _, port = host_port.partition(":")
+    name = f"assay_bridge_db_{uuid.uuid4().hex[:12]}"
+    admin = pymysql.connect(host=host, port=int(port or 3306), user=user, autocommit=True)
+    try:
+        admin.cursor().execute(f"CREATE DATABASE `{name}`")
+        yield f"mysql://{user}@{host_port}/{name}"
+        admin.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
+    finally:
+        admin.close()
+
+
+def test_mysql_execute_query_and_errors(lua: Callable[..., Any], lua_error: Callable[..., str], mysql_url: str) -> None:
+    got = lua(
+        "local c = db.connect(...)\n"
+        "db.execute(c, 'create table t (id int primary key, name text, score double, n decimal(5,2), note text)')\n"
+        "local e = db.execute(c, 'insert into t (id, name, score, n) values (?, ?, ?, ?), (2, \\'50%?\\', null, null)', {1, 'x', 1.5, 2.25})\n"
+        "local rows = db.query(c, 'select * from t where id >= ? order by id', {1})\n"
+        "db.close(c)\n"
+        "return e.rows_affected, json.encode(rows)", mysql_url.encode())
+    assert got == (2, '[{"id":1,"n":2.25,"name":"x","score":1.5},{"id":2,"name":"50%?"}]')
+    assert lua_error("db.query(db.connect(...), 'select nope')", mysql_url.encode()).startswith("db.query: ")

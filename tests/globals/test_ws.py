@@ -22,7 +22,7 @@ def _handler(conn: ServerConnection) -> None:
             continue
         if message == "ping":
             conn.ping()
-        conn.send(f"echo:{message}")
+        conn.send(f"echo:{message!s}")
 
 
 @pytest.fixture
