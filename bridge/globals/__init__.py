@@ -20,7 +20,7 @@ __all__ = ["GLOBAL_MODULES", "emit", "install_all"]
 # partial build still runs; docs/globals.md lists what is provided.
 GLOBAL_MODULES = (
     "http", "json", "yaml", "toml", "assert_", "log", "env", "sleep", "time",
-    "fs", "base64", "crypto", "regex", "async_", "os",
+    "fs", "base64", "crypto", "regex", "async_", "os", "db", "ws",
 )
 
 

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from bridge.globals import http_serve
 from bridge.globals.args import LuaCallError, is_table, to_str
 from bridge.globals.json import encode_lua_value
 from bridge.runtime.lua import lua_type
@@ -354,4 +355,5 @@ def install(rt: LuaHost) -> None:
         table[m.encode()] = make(m)
     table[b"client"] = rt.function(client, "http.client")
     table[b"_client_request"] = client_request
+    http_serve.install(rt, table)
     rt.set_global("http", table)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tests.engine.pgdb import base_url as pg_base_url
 from tests.helpers import LocalServer
 from tests.worker.replayer import Replayer
 
@@ -118,6 +120,18 @@ CALLS: list[tuple[str, str]] = [
     ("disk.usage", 'local u = disk.usage(DIR) return math.type(u.total), u.used <= u.total, math.type(u.percent)'),
     ("disk.sweep/dir_size", 'local d = DIR .. "/sw" .. N fs.mkdir(d) fs.write(d .. "/a", "xyz") local size = disk.dir_size(d) return size, disk.sweep(d, -1), disk.dir_size(d)'),
     ("disk error", 'return disk.usage(DIR .. "/missing")'),
+    # http.serve (it never returns: its argument errors here, serving in tests/globals/test_http_serve.py)
+    ("http.serve error: port", "return http.serve(80.5, {})"),
+    ("http.serve error: routes", "return http.serve(0, 1)"),
+    # db
+    ("db sqlite", 'local c = db.connect("sqlite:" .. DIR .. "/db" .. N .. ".sqlite") db.execute(c, "create table t (a int, b text)") local e = db.execute(c, "insert into t values (?, ?)", {1, "x"}) local r = db.query(c, "select * from t") db.close(c) return e, r'),
+    ("db postgres", 'local c = db.connect(PG) local r = db.query(c, "select $1::int as a, $2::text as b, 1.5::numeric as n, true as t", {2, "y"}) db.close(c) return r'),
+    ("db error: sql", 'return db.query(db.connect("sqlite::memory:"), "select nope")'),
+    ("db error: conn", 'return db.execute({}, "select 1")'),
+    # ws
+    ("ws", 'local c = ws.connect(WS) ws.send(c, "hi") local r = ws.recv(c) ws.close(c) return r'),
+    ("ws error: closed", 'local c = ws.connect(WS) ws.send(c, "close") return ws.recv(c)'),
+    ("ws error: conn", 'return ws.recv({})'),
     # Lua's own library beside the globals
     ("coroutine inside", "local co = coroutine.wrap(function(a) local b = coroutine.yield(a + 1) return json.encode({b}) end) return co(1), co(5)"),
 ]
@@ -248,7 +262,27 @@ def _completed(commands: list[dict[str, Any]]) -> str:
 
 
 @pytest.fixture
-def matrix(http_server: LocalServer, tmp_path: Path) -> Iterator[Replayer]:
+def ws_url() -> Iterator[str]:
+    """A real websocket server: echoes ``echo:<msg>``, closes on ``close``."""
+    from websockets.sync.server import ServerConnection, serve
+
+    def handler(conn: ServerConnection) -> None:
+        for message in conn:
+            if message == "close":
+                conn.close()
+                return
+            conn.send(f"echo:{message!s}")
+
+    server = serve(handler, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"ws://127.0.0.1:{server.socket.getsockname()[1]}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def matrix(http_server: LocalServer, ws_url: str, tmp_path: Path) -> Iterator[Replayer]:
     r = Replayer()
     rt = r.rt
     chunks = rt.lua.table()
@@ -260,6 +294,8 @@ def matrix(http_server: LocalServer, tmp_path: Path) -> Iterator[Replayer]:
     rt.set_global("PEM", _RSA_PEM)
     rt.set_global("PID", os.getpid())
     rt.set_global("NAME", Path("/proc/self/comm").read_bytes().strip())
+    rt.set_global("WS", ws_url.encode())
+    rt.set_global("PG", pg_base_url().replace("postgresql://", "postgres://", 1).encode())
     r.lua(_LUA_HANDLERS)
 
     def call_probe(i: int) -> str:
@@ -284,6 +320,7 @@ def test_the_table_covers_every_global_function(matrix: Replayer) -> None:
         "for _, g in ipairs({'http', 'json', 'yaml', 'toml', 'assert', 'log', 'env', 'fs',"
         " 'base64', 'crypto', 'regex', 'os', 'async', 'template', 'markdown', 'shell', 'process',"
         " 'disk'}) do\n"
+        " 'base64', 'crypto', 'regex', 'os', 'async', 'db', 'ws'}) do\n"
         "  for k, v in pairs(_G[g]) do\n"
         "    if type(v) == 'function' and k:sub(1, 1) ~= '_' then out[#out + 1] = g .. '.' .. k end\n"
         "  end\n"
@@ -302,6 +339,9 @@ def test_main_chunk_results_are_real(expected: list[str]) -> None:
     assert '\\"body\\": \\"{\\\\\\"a\\\\\\":1' in by_name["http.post table"]
     assert by_name["json error: parse"].startswith("err json.parse: EOF while parsing")
     assert by_name["async.spawn"] == 'ok integer:1, "two"'
+    assert by_name["ws"] == 'ok "echo:hi"'
+    assert by_name["db postgres"] == 'ok {1={a=integer:2,b="y",n=float:1.5,t=boolean:true}}'
+    assert by_name["http.serve error: port"] == "err http.serve: first argument must be a port number"
     assert by_name["async.spawn_interval"] == "ok boolean:true"
     assert by_name["http error: unreachable"].startswith("err http.get failed: error sending request")
     assert by_name["process.wait_idle"] == "ok boolean:true, boolean:false"
