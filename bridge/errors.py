@@ -10,6 +10,7 @@ Everything the package raises on purpose derives from :class:`BridgeError`::
       ActivityFailedError                a Python workflow's activity failed (replayed from history)
       ChildWorkflowFailedError           a Python workflow's child workflow failed
       WorkflowFailedError                awaiting a failed/cancelled/terminated workflow
+      NonDeterminismError                workflow code no longer replays its recorded history
       EngineError                        a refusal by the engine; ``status`` is its HTTP status
         InvalidRequestError       400/422
         AuthError                 401
@@ -120,6 +121,34 @@ class WorkflowFailedError(BridgeError):
         self.workflow_id = workflow_id
         self.status = status
         self.error = error
+
+
+class NonDeterminismError(BridgeError):
+    """Workflow code asked for something other than what its recorded history holds.
+
+    Raised by :func:`bridge.testing.replay` at the first history event where the code
+    diverges (another activity, input, timer, child, signal or side effect, or another end).
+
+    Attributes:
+        workflow_id: the id of the workflow whose history was replayed.
+        workflow_type: its type.
+        seq: the ``seq`` of the first event where the code diverges.
+        event_type: that event's type.
+        recorded: what the history recorded there, in words.
+        asked: what the code asked for instead, in words.
+    """
+
+    def __init__(self, *, workflow_id: str, workflow_type: str, seq: int, event_type: str,
+                 recorded: str, asked: str) -> None:
+        super().__init__(
+            f"{workflow_type} {workflow_id} does not replay: at event {seq} ({event_type}) "
+            f"the history recorded {recorded}, but the code asked for {asked}")
+        self.workflow_id = workflow_id
+        self.workflow_type = workflow_type
+        self.seq = seq
+        self.event_type = event_type
+        self.recorded = recorded
+        self.asked = asked
 
 
 class EngineError(BridgeError):

@@ -11,7 +11,8 @@ PUBLIC = {
     "ActivityContext", "Client", "Runtime", "Worker", "WorkflowCancelled", "WorkflowContext",
     "ActivityFailedError", "ApplicationError", "BridgeError", "ChildWorkflowFailedError",
     "ClientError", "ConfigError", "EngineError", "EngineResponseError", "EngineUnavailableError",
-    "LeaseLostError", "LuaMemoryLimitError", "LuaScriptError", "WorkflowAlreadyExistsError",
+    "LeaseLostError", "LuaMemoryLimitError", "LuaScriptError", "NonDeterminismError",
+    "WorkflowAlreadyExistsError",
     "WorkflowFailedError", "WorkflowNotFoundError",
 }
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from bridge.cli import replay
 from bridge.cli.output import (
     Column,
     col,
@@ -121,6 +122,8 @@ def register(sub: Any) -> None:
                         description="List the child workflows a workflow started.")
     p.add_argument("workflow_id", metavar="ID")
     p.set_defaults(func=children_command)
+
+    replay.register(cmds)
 
 
 @engine_command
