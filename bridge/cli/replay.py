@@ -42,8 +42,7 @@ def register(cmds: Any) -> None:
 @engine_command
 def replay_command(args: argparse.Namespace, client: Client) -> int:
     """``workflow replay``."""
-    from bridge.testing.determinism import end_event
-    from bridge.testing.replay import load_history, normalize_events, replay
+    import bridge.testing as kit
 
     handlers = None
     if args.worker:
@@ -53,7 +52,7 @@ def replay_command(args: argparse.Namespace, client: Client) -> int:
     if not args.lua and handlers is None:
         raise ConfigError("give the workflow code: --lua FILE and/or --worker MODULE[:ATTR]")
     if args.history:
-        events: list[dict[str, Any]] = load_history(args.history)
+        events: list[dict[str, Any]] = kit.load_history(args.history)
     elif args.workflow_id:
         events = client.events(args.workflow_id)
         if not events:
@@ -70,9 +69,9 @@ def replay_command(args: argparse.Namespace, client: Client) -> int:
     outcome: dict[str, Any] = {"workflow_id": workflow_id, "workflow_type": workflow_type,
                                "events": len(events)}
     try:
-        result = replay(events, workflow_type, lua=args.lua or None, handlers=handlers,
+        result = kit.replay(events, workflow_type, lua=args.lua or None, handlers=handlers,
                         workflow_id=workflow_id)
-        still_open = end_event(normalize_events(events)) is None
+        still_open = kit.end_event(kit.normalize_events(events)) is None
         outcome.update(status="OPEN" if still_open else "COMPLETED", result=result)
     except WorkflowFailedError as exc:  # it failed as recorded: that replays too
         outcome.update(status=exc.status, error=exc.error)

@@ -177,7 +177,7 @@ def _add_backend(parser: argparse.ArgumentParser, *, nested: bool = False) -> No
 def _configure_logging(level: str, log_format: str = "text") -> None:
     handler = logging.StreamHandler(sys.stderr)
     if log_format == "json":
-        from bridge.engine.log_json import JsonFormatter
+        from bridge.engine import JsonFormatter
 
         handler.setFormatter(JsonFormatter())
     else:

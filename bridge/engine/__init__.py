@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from bridge.engine.config import DEFAULT_BACKEND_URL, MAX_POLL_WAIT_S, ServerSettings
     from bridge.engine.core import Engine
     from bridge.engine.instance_lock import InstanceLockError
+    from bridge.engine.log_json import JsonFormatter
     from bridge.engine.server import EngineService, open_engine, serve
 
 _EXPORTS = {
@@ -24,12 +25,13 @@ _EXPORTS = {
     "Engine": "bridge.engine.core",
     "EngineService": "bridge.engine.server",
     "InstanceLockError": "bridge.engine.instance_lock",
+    "JsonFormatter": "bridge.engine.log_json",
     "ServerSettings": "bridge.engine.config",
     "open_engine": "bridge.engine.server",
     "serve": "bridge.engine.server",
 }
 
-__all__ = ["DEFAULT_BACKEND_URL", "MAX_POLL_WAIT_S", "Engine", "EngineService", "InstanceLockError", "ServerSettings", "open_engine", "serve"]
+__all__ = ["DEFAULT_BACKEND_URL", "MAX_POLL_WAIT_S", "Engine", "EngineService", "InstanceLockError", "JsonFormatter", "ServerSettings", "open_engine", "serve"]
 
 
 def __getattr__(name: str) -> Any:
