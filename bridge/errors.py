@@ -31,6 +31,8 @@ from ``BaseException`` and live next to their users; they are never exported.
 
 from __future__ import annotations
 
+import re
+
 from typing import Any
 
 
@@ -107,6 +109,18 @@ class ChildWorkflowFailedError(BridgeError):
     """Raised inside a Python workflow when a child workflow it awaited has failed."""
 
 
+_LUA_POSITION = re.compile(r"^((?:[\w./@-]+\.lua|\[string \"[^\"]*\"\]):\d+): ")
+
+
+def readable_error(text: str) -> str:
+    """A failure text with the user's error first: a leading Lua position (``file.lua:311: ``,
+    which workflow.lua's own ``error`` adds) moves to the end as ``(at file.lua:311)``."""
+    found = _LUA_POSITION.match(text)
+    if found is None:
+        return text
+    return f"{text[found.end():]} (at {found.group(1)})"
+
+
 class WorkflowFailedError(BridgeError):
     """A workflow being awaited ended in FAILED, CANCELLED or TIMED_OUT.
 
@@ -117,7 +131,10 @@ class WorkflowFailedError(BridgeError):
     """
 
     def __init__(self, workflow_id: str, status: str, error: str | None) -> None:
-        super().__init__(f"workflow {workflow_id} ended {status}: {error}")
+        if error:
+            super().__init__(f"workflow {workflow_id} ended {status}: {readable_error(error)}")
+        else:
+            super().__init__(f"workflow {workflow_id} ended {status} (no reason given)")
         self.workflow_id = workflow_id
         self.status = status
         self.error = error

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -60,5 +61,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def console_main() -> None:  # pragma: no cover - thin wrapper
-    """Console-script wrapper that exits with :func:`main`'s code."""
-    sys.exit(main())
+    """Console-script wrapper that exits with :func:`main`'s code.
+
+    A reader that closes the pipe early (``assay-bridge workflow list | head -1``) ends the
+    command quietly with 141, as a shell reports a process killed by SIGPIPE.
+    """
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python's advice: point stdout at devnull so the flush at exit does not fail again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 141
+    sys.exit(code)

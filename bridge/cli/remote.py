@@ -36,6 +36,8 @@ from bridge.errors import (
 from bridge.wire import DEFAULT_NAMESPACE
 
 DEFAULT_ENGINE_URL = "http://localhost:8080"
+#: How long an engine command waits for an engine that does not answer yet (one starting).
+DEFAULT_WAIT_ENGINE_S = 5.0
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -56,6 +58,9 @@ def engine_options() -> argparse.ArgumentParser:
     g.add_argument("--token", metavar="KEY", help="API key (env ASSAY_TOKEN)")
     g.add_argument("--namespace", default=DEFAULT_NAMESPACE, help="namespace (default main)")
     g.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    g.add_argument("--wait-engine", type=float, metavar="SECONDS",
+                   help="while the engine cannot be reached (still starting), keep trying this "
+                   f"long before exit 4 (env ASSAY_WAIT_ENGINE, default {DEFAULT_WAIT_ENGINE_S:g})")
     return p
 
 
@@ -65,7 +70,13 @@ def make_client(args: argparse.Namespace) -> Client:
     if not url.startswith(("http://", "https://")):
         raise ConfigError(f"engine URL must start with http:// or https://: {url!r}")
     token = args.token or os.environ.get("ASSAY_TOKEN") or None
-    return Client(url, token=token, namespace=args.namespace)
+    wait = args.wait_engine
+    if wait is None:
+        try:
+            wait = float(os.environ.get("ASSAY_WAIT_ENGINE") or DEFAULT_WAIT_ENGINE_S)
+        except ValueError as exc:
+            raise ConfigError("ASSAY_WAIT_ENGINE must be a number of seconds") from exc
+    return Client(url, token=token, namespace=args.namespace, wait_engine=max(0.0, wait))
 
 
 def engine_command(fn: Command) -> Callable[[argparse.Namespace], int]:

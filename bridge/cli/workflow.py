@@ -7,6 +7,7 @@ workflow`` CLI, plus ``result``, ``events`` and ``children``. Exit codes: :mod:`
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from bridge.cli import replay
@@ -111,6 +112,9 @@ def register(sub: Any) -> None:
     p.add_argument("--status", help="only this status (PENDING, RUNNING, COMPLETED, FAILED, ...)")
     p.add_argument("--type", dest="workflow_type", metavar="TYPE", help="only this type")
     p.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    p.add_argument("--offset", type=int, default=0, help="skip this many first (for paging)")
+    p.add_argument("--stalled", action="store_true",
+                   help="only workflows waiting on a type or activity that no live worker serves")
     p.set_defaults(func=list_command)
 
     p = cmds.add_parser("events", parents=common, help="show a workflow's history",
@@ -146,6 +150,11 @@ def describe_command(args: argparse.Namespace, client: Client) -> int:
         print_json(record)
     else:
         print_fields(record, DESCRIBE_FIELDS)
+        waits = record.get("waiting_on") or []
+        if waits:
+            print("waiting on:")
+            for wait in waits:
+                print(f"  - {wait.get('text') or wait.get('kind')}")
     return EXIT_OK
 
 
@@ -199,8 +208,13 @@ def terminate_command(args: argparse.Namespace, client: Client) -> int:
 @engine_command
 def list_command(args: argparse.Namespace, client: Client) -> int:
     """``workflow list``."""
-    records = client.list(status=args.status, type=args.workflow_type, limit=args.limit)
+    records = client.list(status=args.status, type=args.workflow_type, limit=args.limit,
+                          offset=args.offset, stalled=args.stalled)
     _records(args, records)
+    if len(records) == args.limit and args.limit > 0:
+        print(f"(showing {len(records)} from offset {args.offset}; more may follow: "
+              f"--offset {args.offset + len(records)} for the next page, or a larger --limit)",
+              file=sys.stderr)
     return EXIT_OK
 
 

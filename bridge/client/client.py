@@ -60,6 +60,9 @@ class Client:
         token: an API key, sent as ``Authorization: Bearer <token>``.
         namespace: the namespace used when a call does not name one.
         timeout: seconds allowed for one request (not for :meth:`result`).
+        wait_engine: until the engine has answered once, keep retrying a call that cannot
+            connect for up to this many seconds (an engine that is still starting); then
+            :class:`~bridge.errors.EngineUnavailableError`. 0 (the default) fails at once.
 
     Example::
 
@@ -71,10 +74,13 @@ class Client:
     """
 
     def __init__(self, url: str = "http://127.0.0.1:8080", *, token: str | None = None,
-                 namespace: str = DEFAULT_NAMESPACE, timeout: float = 30.0) -> None:
+                 namespace: str = DEFAULT_NAMESPACE, timeout: float = 30.0,
+                 wait_engine: float = 0.0) -> None:
         self.url = url.rstrip("/")
         self.namespace = namespace
         self.timeout = timeout
+        self.wait_engine = wait_engine
+        self._answered = False
         self._session = requests.Session()
         if token:
             self._session.headers["Authorization"] = f"Bearer {token}"
@@ -136,7 +142,7 @@ class Client:
         return decode_record(self.get_workflow(workflow_id))
 
     def list(self, *, status: str | None = None, type: str | None = None, limit: int = 50,
-             offset: int = 0, namespace: str | None = None) -> Records:
+             offset: int = 0, namespace: str | None = None, stalled: bool = False) -> Records:
         """Workflow records (as on the wire), newest first.
 
         Args:
@@ -145,9 +151,13 @@ class Client:
             limit: at most this many.
             offset: skip this many.
             namespace: default: the client's.
+            stalled: only workflows waiting on a workflow type or activity that no live worker
+                serves (an ``assay-bridge serve`` filter; assay's engine ignores it).
         """
         params: dict[str, Any] = {"namespace": namespace or self.namespace, "limit": limit,
                                   "offset": offset}
+        if stalled:
+            params["stalled"] = "true"
         if status:
             params["status"] = status.upper()
         if type:
@@ -279,13 +289,24 @@ class Client:
               conflict: type[ConflictError] = ConflictError,
               read_timeout: float | None = None) -> Any:
         url = f"{self.url}/api/v1{path}"
-        try:
-            resp = self._session.request(
-                method, url, json=body, params=params,
-                timeout=(self.timeout, read_timeout or self.timeout),
-            )
-        except requests.RequestException as exc:
-            raise EngineUnavailableError(f"{method} {url}: {exc}") from exc
+        deadline = time.monotonic() + (0.0 if self._answered else self.wait_engine)
+        delay = 0.05
+        while True:
+            try:
+                resp = self._session.request(
+                    method, url, json=body, params=params,
+                    timeout=(self.timeout, read_timeout or self.timeout),
+                )
+                break
+            except requests.ConnectionError as exc:
+                # not connected: nothing was sent, so any call may be tried again
+                if isinstance(exc, requests.ReadTimeout) or time.monotonic() >= deadline:
+                    raise EngineUnavailableError(f"{method} {url}: {_reason(exc)}") from exc
+                time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+                delay = min(delay * 2, 0.5)
+            except requests.RequestException as exc:
+                raise EngineUnavailableError(f"{method} {url}: {_reason(exc)}") from exc
+        self._answered = True
         if resp.status_code < 300:
             if not resp.content:
                 return None
@@ -395,6 +416,15 @@ def _outcome(record: dict[str, Any], timeout: float | None) -> Any:
 
 def _seg(value: str) -> str:
     return quote(value, safe="")
+
+
+def _reason(exc: requests.RequestException) -> str:
+    text = str(exc)
+    if "Connection refused" in text:
+        return "connection refused (is the engine running?)"
+    if isinstance(exc, requests.Timeout):
+        return "timed out"
+    return text
 
 
 def _error_text(resp: requests.Response) -> str:
