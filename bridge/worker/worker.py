@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import sys
 import threading
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -31,6 +33,9 @@ from bridge.wire import DEFAULT_QUEUE
 logger = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: Exit code of a second SIGINT/SIGTERM during :meth:`Worker.run` (as ``assay-bridge run``).
+EXIT_INTERRUPTED = 130
 
 
 @dataclass(frozen=True)
@@ -144,7 +149,26 @@ class Worker:
 
     # -- running ------------------------------------------------------------------------------
     def run(self) -> None:
-        """Serve until :meth:`stop` is called (or Ctrl-C); re-raises a poll loop's failure."""
+        """Serve until :meth:`stop` is called, or SIGINT / SIGTERM; re-raises a poll loop's
+        failure.
+
+        Called in the main thread, it handles SIGINT (Ctrl-C) and SIGTERM itself, also when
+        SIGINT was inherited as ignored (a ``&`` job of a script): the first signal stops the
+        poll loops after the task in hand, which finishes and is reported, and ``run`` then
+        returns; a second signal ends the process at once with exit code 130. The previous
+        handlers are restored when ``run`` returns.
+        """
+        previous: dict[int, Any] = {}
+        if threading.current_thread() is threading.main_thread():
+            def on_signal(signum: int, _frame: Any) -> None:
+                if self._stop.is_set():
+                    sys.stderr.flush()
+                    os._exit(EXIT_INTERRUPTED)
+                logger.warning("worker: %s received; stopping after the task in hand "
+                               "(signal again to quit now)", signal.Signals(signum).name)
+                self.stop()
+
+            previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         self.start()
         try:
             while any(t.is_alive() for t in self._threads):
@@ -153,6 +177,9 @@ class Worker:
         except KeyboardInterrupt:
             self.stop()
             self.join()
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
         if self._errors:
             raise self._errors[0]
 

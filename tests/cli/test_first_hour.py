@@ -61,6 +61,7 @@ def test_a_closed_pipe_ends_quietly(engine_server: EngineServer) -> None:
         assert proc.stdout is not None and proc.stderr is not None
         proc.stdout.close()  # the reader is gone before anything is written
         err = proc.stderr.read().decode()
+        proc.stderr.close()
         proc.wait(timeout=60)
         assert "Traceback" not in err and "BrokenPipe" not in err, err
         assert proc.returncode in (0, 141)
