@@ -41,6 +41,26 @@ CONNECT_PATIENCE_S = 30.0
 RETRY_STATUSES = frozenset({502, 503, 504})
 
 
+def _text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _log_failure(path: bytes, body: Any) -> None:
+    """Log a failure the worker is about to report (an activity's /fail, a FailWorkflow
+    command). ``body`` is the call's own Lua table, read during the call."""
+    try:
+        if path.endswith(b"/fail") and path.startswith(b"/tasks/"):
+            logger.warning("activity %s failed: %s", _text(path.split(b"/")[2]),
+                           _text(body[b"error"]))
+        elif path.endswith(b"/commands"):
+            workflow_id = _text(path.split(b"/")[2])
+            for cmd in (body[b"commands"] or {}).values():
+                if cmd[b"type"] == b"FailWorkflow":
+                    logger.warning("workflow %s failed: %s", workflow_id, _text(cmd[b"error"]))
+    except (TypeError, KeyError, AttributeError, IndexError):
+        pass  # an unexpected shape is the engine's to reject, not the log's
+
+
 class WorkerStopped(BaseException):
     """Raised at the top of the poll loop once a stop was requested (private control flow)."""
 
@@ -87,7 +107,9 @@ def install_engine_hooks(
                 raise WorkerStopped()
             if path.endswith(_REPORTS_ACTIVITY):
                 control.in_task = False  # workflow.lua reports right after the activity returned
+            _log_failure(path, body)
             delay = INITIAL_BACKOFF_S
+            attempt = 0
             started = time.monotonic()
             stop_seen_at: float | None = None
             while True:
@@ -119,7 +141,9 @@ def install_engine_hooks(
                     if now - stop_seen_at > STOP_GRACE_S:
                         logger.error("giving up delivering %s after stop: %s", path.decode(), reason)
                         raise WorkerStopped() from failure
-                logger.warning("%s on %s; retrying in %.2fs", reason, path.decode(), delay)
+                attempt += 1
+                logger.warning("%s on %s (attempt %d); retrying in %.2fs", reason, path.decode(),
+                               attempt, delay)
                 stop_event.wait(delay)
                 delay = min(delay * 2, MAX_BACKOFF_S)
 
