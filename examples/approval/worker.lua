@@ -21,5 +21,5 @@ workflow.activity("apply", function(ctx, input)
     return { ok = true }
 end)
 
-workflow.connect(env.get("ASSAY_ENGINE_URL") or "http://localhost:8080")
+workflow.connect(env.get("ASSAY_ENGINE_URL") or "http://127.0.0.1:8102")
 workflow.listen({ queue = "default" })

@@ -12,5 +12,5 @@ workflow.activity("greet", function(ctx, input)
     return { message = "hello, " .. input.name .. "!" }
 end)
 
-workflow.connect(env.get("ASSAY_ENGINE_URL") or "http://localhost:8080")
+workflow.connect(env.get("ASSAY_ENGINE_URL") or "http://127.0.0.1:8101")
 workflow.listen({ queue = "default" })

@@ -2,6 +2,9 @@
 Python child workflow -> Lua activity) and print its result.
 
     python examples/mixed/start.py "some words to score"
+
+The engine is found through ``ASSAY_ENGINE_URL`` (default ``http://127.0.0.1:8103``, the port
+this example's README starts its engine on).
 """
 
 from __future__ import annotations
@@ -10,9 +13,26 @@ import json
 import os
 import sys
 
-from bridge import Client
+from bridge import Client, EngineUnavailableError
 
-text = " ".join(sys.argv[1:]) or "durable lua from python"
-with Client(os.environ.get("ASSAY_ENGINE_URL", "http://localhost:8080")) as client:
-    started = client.start("Intake", input={"order": 42, "text": text})
-    print(json.dumps(client.result(started["workflow_id"], timeout=60), indent=2, sort_keys=True))
+URL = os.environ.get("ASSAY_ENGINE_URL", "http://127.0.0.1:8103")
+
+
+def main() -> int:
+    text = " ".join(sys.argv[1:]) or "durable lua from python"
+    try:
+        # wait_engine: an engine started a moment ago with `&` gets a few seconds to answer
+        with Client(URL, wait_engine=10) as client:
+            started = client.start("Intake", input={"order": 42, "text": text})
+            result = client.result(started["workflow_id"], timeout=60)
+    except EngineUnavailableError:
+        print(f"start.py: no engine answers at {URL}; start one with "
+              "`assay-bridge serve --port 8103 --backend sqlite:///examples-mixed.db &`",
+              file=sys.stderr)
+        return 4
+    print(json.dumps(result, indent=2, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,6 +1,7 @@
 """Python half of the mixed example: one worker serving Lua and Python handlers.
 
-    assay-bridge serve &                      # the engine, SQLite in ./assay-workflow.db
+    assay-bridge serve --port 8103 --backend sqlite:///examples-mixed.db &   # the engine
+    export ASSAY_ENGINE_URL=http://127.0.0.1:8103
     python examples/mixed/worker.py &         # this worker
     python examples/mixed/start.py            # start an Intake and print its result
 
@@ -17,7 +18,7 @@ from typing import Any
 
 from bridge import ActivityContext, Worker, WorkflowContext
 
-worker = Worker(os.environ.get("ASSAY_ENGINE_URL", "http://localhost:8080"), queue="default")
+worker = Worker(os.environ.get("ASSAY_ENGINE_URL", "http://127.0.0.1:8103"), queue="default")
 
 
 @worker.workflow("Intake")

@@ -27,5 +27,5 @@ end)
 
 -- Run alone with `assay-bridge run workflows.lua` this would serve the Lua half only;
 -- worker.py loads it with Worker.load_lua, which defers this call to Worker.run().
-workflow.connect(env.get("ASSAY_ENGINE_URL") or "http://localhost:8080")
+workflow.connect(env.get("ASSAY_ENGINE_URL") or "http://127.0.0.1:8103")
 workflow.listen({ queue = "default" })

@@ -29,5 +29,5 @@ workflow.activity("count_rows", function(ctx, input)
     return { item = input.item, rows = 10 * #input.item }
 end)
 
-workflow.connect(env.get("ASSAY_ENGINE_URL") or "http://localhost:8080")
+workflow.connect(env.get("ASSAY_ENGINE_URL") or "http://127.0.0.1:8104")
 workflow.listen({ queue = "default" })

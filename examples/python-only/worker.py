@@ -1,7 +1,8 @@
 """A pure-Python worker: workflows and activities written in Python, no Lua file.
 
 Run it with ``assay-bridge worker run examples/python-only/worker.py:worker`` or
-``python examples/python-only/worker.py``.
+``python examples/python-only/worker.py``. The engine is found through ``ASSAY_ENGINE_URL``
+(default ``http://127.0.0.1:8105``, the port this example's README starts its engine on).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from bridge import ActivityContext, ApplicationError, Worker, WorkflowContext
 
 PRICES = {"apple": 120, "pear": 95, "plum": 40}  # cents
 
-worker = Worker(os.environ.get("ASSAY_ENGINE_URL", "http://localhost:8080"), queue="default")
+worker = Worker(os.environ.get("ASSAY_ENGINE_URL", "http://127.0.0.1:8105"), queue="default")
 
 
 @worker.activity("price")

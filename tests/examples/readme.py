@@ -130,3 +130,29 @@ def _report(command: str, done: subprocess.CompletedProcess[str],
                      for cmd, _p, path, _l in background)
     return (f"{command!r} exited {done.returncode}\nstdout:\n{done.stdout}\n"
             f"stderr:\n{done.stderr}\n{logs}")
+
+
+def pasted_script(readme: Path) -> str:
+    """Every ``sh`` block of ``readme`` as one shell session, as a reader pastes them in turn:
+    stop at the first failing command; at the end, stop the background jobs with SIGINT and
+    wait for them."""
+    body = "\n".join(
+        "\n".join(block.commands) for block in blocks(readme))
+    return ("set -e\n"
+            "finish() { rc=$?; for p in $(jobs -p); do kill -INT \"$p\" 2>/dev/null || true; "
+            "done; wait; exit $rc; }\n"
+            "trap finish EXIT\n" + body + "\n")
+
+
+def run_pasted(readme: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run :func:`pasted_script` in ``cwd`` (which has ``examples`` linked to the repository's),
+    with no engine URL given: the README must start and find its own engine."""
+    env = {k: v for k, v in os.environ.items() if k not in ("ASSAY_TOKEN", "ASSAY_ENGINE_URL")}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["PYTHONUNBUFFERED"] = "1"
+    link = cwd / "examples"
+    if not link.exists():
+        link.symlink_to(ROOT / "examples")
+    return subprocess.run(["bash", "-c", pasted_script(readme)], cwd=cwd, env=env, text=True,
+                          capture_output=True, timeout=COMMAND_TIMEOUT_S * 2, check=False,
+                          stdin=subprocess.DEVNULL)
