@@ -132,27 +132,50 @@ def _report(command: str, done: subprocess.CompletedProcess[str],
             f"stderr:\n{done.stderr}\n{logs}")
 
 
-def pasted_script(readme: Path) -> str:
-    """Every ``sh`` block of ``readme`` as one shell session, as a reader pastes them in turn:
-    stop at the first failing command; at the end, stop the background jobs with SIGINT and
-    wait for them."""
-    body = "\n".join(
-        "\n".join(block.commands) for block in blocks(readme))
+def section_blocks(readme: Path, headings: list[str]) -> list[Block]:
+    """The ``sh`` blocks under the Markdown headings named (``### Run a Lua worker``)."""
+    text = readme.read_text(encoding="utf-8")
+    found: list[Block] = []
+    for heading in headings:
+        start = text.index(heading + "\n")
+        end = text.find("\n#", start + len(heading))
+        part = readme.parent / f".{readme.name}.section"
+        try:
+            part.write_text(text[start:end if end > 0 else len(text)], encoding="utf-8")
+            found += blocks(part)
+        finally:
+            part.unlink()
+    return found
+
+
+def pasted_script(sh_blocks: list[Block]) -> str:
+    """``sh_blocks`` as one shell session, as a reader pastes them in turn: stop at the first
+    failing command; at the end, stop the background jobs with SIGINT and wait for them."""
+    body = "\n".join("\n".join(block.commands) for block in sh_blocks)
     return ("set -e\n"
             "finish() { rc=$?; for p in $(jobs -p); do kill -INT \"$p\" 2>/dev/null || true; "
             "done; wait; exit $rc; }\n"
             "trap finish EXIT\n" + body + "\n")
 
 
-def run_pasted(readme: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run :func:`pasted_script` in ``cwd`` (which has ``examples`` linked to the repository's),
-    with no engine URL given: the README must start and find its own engine."""
+def run_pasted(sh_blocks: list[Block], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run :func:`pasted_script` in ``cwd`` (which gets ``examples`` linked to the
+    repository's), with no engine URL given: the commands must start and find their engine."""
     env = {k: v for k, v in os.environ.items() if k not in ("ASSAY_TOKEN", "ASSAY_ENGINE_URL")}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["PYTHONUNBUFFERED"] = "1"
     link = cwd / "examples"
     if not link.exists():
         link.symlink_to(ROOT / "examples")
-    return subprocess.run(["bash", "-c", pasted_script(readme)], cwd=cwd, env=env, text=True,
-                          capture_output=True, timeout=COMMAND_TIMEOUT_S * 2, check=False,
-                          stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(["bash", "-c", pasted_script(sh_blocks)], cwd=cwd, env=env,
+                            text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=COMMAND_TIMEOUT_S * 2)
+    finally:
+        try:  # whatever the session left running (a hung or failed run) goes with it
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
