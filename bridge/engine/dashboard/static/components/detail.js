@@ -28,6 +28,12 @@ function parsed(text) {
   try { return JSON.parse(text); } catch { return text; }
 }
 
+/** One line of a payload for the collapsed timeline entry. */
+function brief(payload) {
+  const text = typeof payload === "string" ? payload : JSON.stringify(payload);
+  return text.length > 90 ? text.slice(0, 89) + "…" : text;
+}
+
 function timeline(events) {
   if (!events.length) return h("p", { class: "muted" }, "No events yet.");
   const t0 = events[0].timestamp;
@@ -46,7 +52,7 @@ function timeline(events) {
       h("span", {}, h("span", { class: "type" }, e.event_type), took ? h("div", { class: "took" }, took) : null),
       h("span", { class: "at", title: fmtTime(e.timestamp) }, "+" + fmtDuration(e.timestamp - t0 || 0)),
       payload === null || payload === undefined ? h("span") :
-        h("details", {}, h("summary", {}, "payload"), h("pre", {}, pretty(payload))));
+        h("details", {}, h("summary", { class: "mono" }, brief(payload)), h("pre", {}, pretty(payload))));
   }));
 }
 
