@@ -133,10 +133,12 @@ def test_workflow_list_filters_and_opens_a_workflow(context: BrowserContext,
     done = start(client, queue, "Echo", {"hello": "list"})
     client.result(done, timeout=30)
     running = start(client, queue, "Steps", {"n": 1})
+    elsewhere = start(client, new_id("elsewhere"), "Steps", {"n": 1})  # no worker takes it
     page = sign_in(context, engine)
     rows = page.locator("#workflow-table tbody tr")
     expect(page.locator(f'tr[data-id="{done}"]')).to_contain_text("COMPLETED")
     expect(page.locator(f'tr[data-id="{running}"]')).to_be_visible()
+    expect(page.locator(f'tr[data-id="{elsewhere}"]')).to_be_visible()
 
     page.select_option("#filter-status", "COMPLETED")
     expect(page.locator(f'tr[data-id="{running}"]')).to_have_count(0)
@@ -147,6 +149,7 @@ def test_workflow_list_filters_and_opens_a_workflow(context: BrowserContext,
     page.get_by_role("button", name="Filter", exact=True).click()
     expect(page.locator(f'tr[data-id="{done}"]')).to_have_count(0)
     expect(rows.filter(has_text=running)).to_have_count(1)
+    expect(page.locator(f'tr[data-id="{elsewhere}"]')).to_have_count(0)
     expect(page).to_have_url(re.compile(r"type=Steps"))
 
     page.fill("#search-id", done)
@@ -155,6 +158,7 @@ def test_workflow_list_filters_and_opens_a_workflow(context: BrowserContext,
     expect(page.locator("#wf-status")).to_have_text("COMPLETED")
     expect(page.locator("#wf-result")).to_contain_text('"hello": "list"')
     client.terminate(running, "test over")
+    client.terminate(elsewhere, "test over")
 
 
 def test_history_updates_live_and_a_signal_from_the_page_completes_it(
