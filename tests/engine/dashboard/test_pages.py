@@ -18,6 +18,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Request, expect, sync_playwright
 
 from bridge import Client, Worker, WorkflowContext
+from bridge.engine.api import auth
 from bridge.testing import EngineServer
 from tests.helpers import new_id
 
@@ -115,7 +116,7 @@ def test_signing_in_keeps_the_key_out_of_every_url(context: BrowserContext,
     expect(page.locator("#login")).to_be_visible()
     page.fill("#login-token", "assay_" + "0" * 64)
     page.click("#login-submit")
-    expect(page.locator("#login-error")).to_have_text("Invalid API key")
+    expect(page.locator("#login-error")).to_have_text(auth.INVALID_MESSAGE)
     page.fill("#login-token", key)
     page.click("#login-submit")
     expect(page.locator("#live")).to_have_text("live")
@@ -211,6 +212,20 @@ def test_cancel_from_the_page_after_a_confirmation(context: BrowserContext,
     page.click("#confirm-ok")
     expect(page.locator("#wf-status")).to_have_text("CANCELLED")
     expect(page.locator('#history li[data-type="WorkflowCancelled"]')).to_have_count(1)
+
+
+def test_terminate_from_the_page_with_a_reason(context: BrowserContext,
+                                               engine: tuple[EngineServer, str], client: Client,
+                                               worker: Worker, queue: str) -> None:
+    workflow_id = start(client, queue, "Steps", {"n": 1})
+    page = sign_in(context, engine, f"/workflow/workflows/{workflow_id}")
+    expect(page.locator('#waiting-on li[data-kind="signal"]')).to_have_text("signal 'step'")
+    page.click("#action-terminate")
+    page.fill("#terminate-reason", "stuck in test")
+    page.click("#confirm-ok")
+    expect(page.locator("#wf-status")).to_have_text("FAILED")
+    expect(page.locator("#wf-error")).to_contain_text("stuck in test")
+    expect(page.locator('#history li[data-type="WorkflowTerminated"]')).to_have_count(1)
 
 
 def test_create_pause_resume_and_delete_a_schedule(context: BrowserContext,
