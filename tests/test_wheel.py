@@ -43,6 +43,20 @@ def test_wheel_contains_the_unchanged_workflow_lua(wheel: Path) -> None:
     assert "bridge/py.typed" in names
 
 
+def test_wheel_contains_the_dashboard_files(wheel: Path) -> None:
+    import zipfile
+
+    static = Path(__file__).parent.parent / "bridge" / "engine" / "dashboard" / "static"
+    expected = {"bridge/engine/dashboard/static/" + p.relative_to(static).as_posix()
+                for p in static.rglob("*") if p.is_file()}
+    assert {"bridge/engine/dashboard/static/index.html",
+            "bridge/engine/dashboard/static/app.js",
+            "bridge/engine/dashboard/static/components/detail.js"} <= expected
+    with zipfile.ZipFile(wheel) as zf:
+        names = set(zf.namelist())
+    assert expected <= names, sorted(expected - names)
+
+
 def test_installed_wheel_runs_a_lua_script(wheel: Path, tmp_path: Path) -> None:
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=False).create(env_dir)

@@ -3,7 +3,8 @@
 The app is a thin layer: :mod:`~bridge.engine.api.routes` is the one route table, each handler
 parses its input, makes one core call in a worker thread and serializes the result;
 :mod:`~bridge.engine.api.errors` turns every exception into ``{"error": ...}``. The app does not
-own the engine or the background runner: :mod:`bridge.engine.server` does.
+own the engine or the background runner: :mod:`bridge.engine.server` does. The dashboard's
+routes (:mod:`bridge.engine.dashboard.routes`) sit beside the API's, outside ``/api/v1``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from bridge.engine.api.metrics import EngineMetrics, RequestMetricsMiddleware
 from bridge.engine.api.notify import Hub
 from bridge.engine.api.routes import ROUTES
 from bridge.engine.api.state import ApiState
+from bridge.engine.dashboard.routes import DASHBOARD_ROUTES
 from bridge.engine.store.base import CAP_INLINE_CALLS
 
 if TYPE_CHECKING:
@@ -78,7 +80,7 @@ def create_app(
             hub.close()
 
     metrics = EngineMetrics(engine, hub)
-    routes = [*ROUTES, Route(METRICS_PATH, metrics.endpoint, methods=["GET"])]
+    routes = [*ROUTES, *DASHBOARD_ROUTES, Route(METRICS_PATH, metrics.endpoint, methods=["GET"])]
     app = Starlette(
         routes=routes,
         middleware=[Middleware(RequestMetricsMiddleware, metrics=metrics, routes=routes),
