@@ -169,7 +169,7 @@ def _add_backend(parser: argparse.ArgumentParser, *, nested: bool = False) -> No
         metavar="URL",
         default=argparse.SUPPRESS if nested else None,
         help="engine store: sqlite:///path/to/engine.db, sqlite:///:memory:, or "
-        "postgresql://user:pass@host:5432/db (needs assay-bridge[postgres]) "
+        "postgresql://user:pass@host:5432/db (needs the postgres extra) "
         f"[env DATABASE_URL; default {DEFAULT_BACKEND_URL}]",
     )
 

@@ -160,14 +160,14 @@ def open_connection(url: str) -> DbConnection:
             try:
                 import psycopg
             except ImportError:
-                raise LuaCallError("db.connect: postgres:// needs psycopg: pip install 'assay-bridge[postgres]'") from None
+                raise LuaCallError("db.connect: postgres:// needs psycopg: pip install psycopg[binary,pool] (the postgres extra)") from None
             pg = psycopg.connect(url, autocommit=True, cursor_factory=psycopg.RawCursor)
             return DbConnection("postgres", pg)
         if url.startswith("mysql://"):
             try:
                 import pymysql  # type: ignore[import-untyped]
             except ImportError:
-                raise LuaCallError("db.connect: mysql:// needs PyMySQL: pip install 'assay-bridge[mysql]'") from None
+                raise LuaCallError("db.connect: mysql:// needs PyMySQL: pip install PyMySQL (the mysql extra)") from None
             parts = urlsplit(url)
             my = pymysql.connect(host=parts.hostname or "localhost", port=parts.port or 3306,
                                  user=unquote(parts.username or ""),

@@ -31,7 +31,7 @@ def open_store(backend_url: str, *, pool_size: int | None = None) -> Store:
             from bridge.engine.store.postgres import DEFAULT_POOL_SIZE, PostgresStore
         except ImportError as exc:
             raise ConfigError("the PostgreSQL backend needs psycopg 3: "
-                              "pip install 'assay-bridge[postgres]'") from exc
+                              "pip install psycopg[binary,pool] (the postgres extra)") from exc
 
         return PostgresStore(backend_url, pool_size=pool_size or DEFAULT_POOL_SIZE)
     raise ConfigError(f"unsupported backend {scheme!r} (supported: sqlite, postgres)")
