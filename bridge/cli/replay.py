@@ -17,6 +17,10 @@ from bridge.cli.remote import EXIT_OK, engine_command, engine_options
 from bridge.client import Client
 from bridge.errors import ConfigError, WorkflowFailedError
 
+# the events that end a run (bridge.testing.determinism.END_EVENTS)
+END_EVENTS = ("WorkflowCompleted", "WorkflowFailed", "WorkflowCancelled", "WorkflowTerminated",
+              "WorkflowContinuedAsNew")
+
 
 def register(cmds: Any) -> None:
     """Add ``replay`` to the ``workflow`` subcommands."""
@@ -42,8 +46,7 @@ def register(cmds: Any) -> None:
 @engine_command
 def replay_command(args: argparse.Namespace, client: Client) -> int:
     """``workflow replay``."""
-    from bridge.testing.determinism import end_event
-    from bridge.testing.replay import load_history, normalize_events, replay
+    from bridge.testing import load_history, replay
 
     handlers = None
     if args.worker:
@@ -72,7 +75,7 @@ def replay_command(args: argparse.Namespace, client: Client) -> int:
     try:
         result = replay(events, workflow_type, lua=args.lua or None, handlers=handlers,
                         workflow_id=workflow_id)
-        still_open = end_event(normalize_events(events)) is None
+        still_open = not any(e.get("event_type") in END_EVENTS for e in events)
         outcome.update(status="OPEN" if still_open else "COMPLETED", result=result)
     except WorkflowFailedError as exc:  # it failed as recorded: that replays too
         outcome.update(status=exc.status, error=exc.error)

@@ -9,12 +9,13 @@
 from __future__ import annotations
 
 from bridge.engine.clock import FakeClock
-from bridge.testing.replay import replay
+from bridge.testing.replay import load_history, replay
 from bridge.testing.server import EngineServer, EngineServerError
 
 __all__ = [
     "EngineServer",
     "EngineServerError",
     "FakeClock",
+    "load_history",
     "replay",
 ]
