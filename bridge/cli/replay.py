@@ -46,7 +46,7 @@ def register(cmds: Any) -> None:
 @engine_command
 def replay_command(args: argparse.Namespace, client: Client) -> int:
     """``workflow replay``."""
-    from bridge.testing import load_history, replay
+    import bridge.testing as testing  # (`from bridge.testing import replay` reads as the module)
 
     handlers = None
     if args.worker:
@@ -56,7 +56,7 @@ def replay_command(args: argparse.Namespace, client: Client) -> int:
     if not args.lua and handlers is None:
         raise ConfigError("give the workflow code: --lua FILE and/or --worker MODULE[:ATTR]")
     if args.history:
-        events: list[dict[str, Any]] = load_history(args.history)
+        events: list[dict[str, Any]] = testing.load_history(args.history)
     elif args.workflow_id:
         events = client.events(args.workflow_id)
         if not events:
@@ -73,7 +73,7 @@ def replay_command(args: argparse.Namespace, client: Client) -> int:
     outcome: dict[str, Any] = {"workflow_id": workflow_id, "workflow_type": workflow_type,
                                "events": len(events)}
     try:
-        result = replay(events, workflow_type, lua=args.lua or None, handlers=handlers,
+        result = testing.replay(events, workflow_type, lua=args.lua or None, handlers=handlers,
                         workflow_id=workflow_id)
         still_open = not any(e.get("event_type") in END_EVENTS for e in events)
         outcome.update(status="OPEN" if still_open else "COMPLETED", result=result)
