@@ -13,6 +13,7 @@ import logging
 import sys
 from typing import TYPE_CHECKING, Any
 
+from bridge.cli.output import when
 from bridge.engine import DEFAULT_BACKEND_URL, MAX_POLL_WAIT_S, ServerSettings
 
 if TYPE_CHECKING:
@@ -279,12 +280,12 @@ def run_create_api_key(args: argparse.Namespace) -> int:
 
 
 def run_list_api_keys(args: argparse.Namespace) -> int:
-    """Print one line per API key: prefix, created_at, label."""
+    """Print one line per API key: prefix, creation time (readable, UTC), label."""
     engine = _open_engine(args)
     try:
         keys = engine.list_api_keys()
     finally:
         engine.close()
     for row in keys:
-        print(f"{row['prefix']}\t{row['created_at']}\t{row.get('label') or ''}")
+        print(f"{row['prefix']}\t{when(row['created_at'])}\t{row.get('label') or ''}")
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -37,6 +38,7 @@ def test_auth_on_requires_a_valid_bearer_key_except_on_open_paths(
         capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
     assert "pytest" in listed.stdout and key not in listed.stdout
+    assert re.search(r"\t\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\t", listed.stdout), listed.stdout
 
 
 def test_auth_off_accepts_requests_without_a_key(api: Api) -> None:
