@@ -7,6 +7,7 @@ Written by hand as a table, one row per method and path of :mod:`bridge.engine.a
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
@@ -270,22 +271,37 @@ async def openapi_json(request: Request) -> Response:
     return JSONResponse(build_openapi())
 
 
-#: The API reference page, as assay serves it: Scalar, loaded from a CDN, reading openapi.json.
-DOCS_HTML = """<!doctype html>
-<html>
-<head>
-<meta charset="utf-8">
-<title>assay-bridge workflow engine API</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-</head>
-<body>
-<script id="api-reference" data-url="/api/v1/openapi.json"></script>
-<script src="https://cdn.jsdelivr.net/npm/@scalar/api-reference"></script>
-</body>
-</html>
-"""
+def docs_page() -> str:
+    """The API reference page, rendered here from :func:`build_openapi`: one self-contained
+    HTML page with no script and nothing loaded from elsewhere, so it works offline (assay's
+    loads Scalar from a CDN)."""
+    doc = build_openapi()
+    rows = []
+    for path, methods in doc["paths"].items():
+        for method, op in methods.items():
+            params = ", ".join(f"{p['name']} ({p['in']})" for p in op.get("parameters", []))
+            body = op.get("requestBody", {}).get("content", {}).get("application/json", {})
+            schema = body.get("schema", {}).get("$ref", "").rsplit("/", 1)[-1]
+            codes = ", ".join(op["responses"])
+            rows.append(
+                f"<tr><td class=m>{html.escape(method.upper())}</td>"
+                f"<td><code>{html.escape(path)}</code></td>"
+                f"<td>{html.escape(op.get('summary', ''))}</td><td>{html.escape(params)}</td>"
+                f"<td>{html.escape(schema)}</td><td>{html.escape(codes)}</td></tr>")
+    title = html.escape(doc["info"]["title"])
+    return (
+        "<!doctype html><html><head><meta charset=utf-8>"
+        f"<title>{title}</title>"
+        "<meta name=viewport content='width=device-width, initial-scale=1'>"
+        "<style>body{font:14px system-ui,sans-serif;margin:2em}table{border-collapse:collapse}"
+        "td,th{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}"
+        ".m{font-weight:bold}code{font-size:13px}</style></head><body>"
+        f"<h1>{title}</h1><p>Version {html.escape(str(doc['info']['version']))}. The machine-"
+        "readable document: <a href='/api/v1/openapi.json'>/api/v1/openapi.json</a>.</p>"
+        "<table><tr><th>method</th><th>path</th><th>what</th><th>parameters</th>"
+        "<th>body</th><th>answers</th></tr>" + "".join(rows) + "</table></body></html>")
 
 
 async def docs_html(request: Request) -> Response:
     """GET /api/v1/docs -> 200 an HTML API reference over openapi.json (open under auth)."""
-    return HTMLResponse(DOCS_HTML)
+    return HTMLResponse(docs_page())

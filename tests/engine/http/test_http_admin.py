@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 import json
 
 import requests
@@ -101,6 +103,10 @@ def test_docs_page_points_at_the_openapi_document(api: Api) -> None:
     resp = api.get("/docs")
     assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/html")
     assert "/api/v1/openapi.json" in resp.text
+    # offline: everything the page references is served by the engine itself
+    assert "<script" not in resp.text
+    assert not re.findall(r"(?:src|href)=['\"]?(?:https?:)?//", resp.text)
+    assert "/api/v1/workflows/{id}/signal/{name}" in resp.text
 
 
 def test_unknown_route_is_404_and_wrong_method_is_405(api: Api) -> None:
