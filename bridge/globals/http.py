@@ -91,9 +91,12 @@ class HttpState:
     Attributes:
         transport_override: while set, requests made on the Lua thread are sent through it
             instead of ``requests`` (it may hand a request back to :meth:`send_with_requests`).
+        keep_empty_objects: while set, table bodies write the empty tables ``json.parse`` made
+            from ``{}`` as ``{}`` (a worker's engine calls), not as assay's ``[]``.
     """
 
     transport_override: Callable[[HttpRequest], HttpResponse] | None = None
+    keep_empty_objects: bool = False
     _session: requests.Session | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -161,7 +164,7 @@ def prepare(rt: LuaHost, method: str, url: Any, body: Any, opts: Any,
         if isinstance(body, bytes):
             data = body or None
         elif is_table(body):
-            data = encode_lua_value(rt, body)
+            data = encode_lua_value(rt, body, keep_empty_objects=state(rt).keep_empty_objects)
             headers.setdefault("Content-Type", "application/json")
         elif body is not None:
             raise LuaCallError(f"http.{method}: second argument must be a string, table, or nil")

@@ -17,6 +17,7 @@ Speed matters (a workflow task carries its whole history; bench/bench_json.py):
 from __future__ import annotations
 
 import json as _json
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +44,8 @@ def lua_value_from_json(rt: LuaHost, text: str | bytes) -> Any:
     big = len(text) >= json_kept.KEEP_MIN_CHARS and text.endswith("]}") and text.startswith("{")
     if big:
         state = rt.state(JsonState)
-        table = json_kept.take(rt, state.kept, state.extend, text, lambda t: _parse(rt, t))
+        table = json_kept.take(rt, state.kept, state.extend, text, lambda t: _parse(rt, t),
+                               lambda ready, t: table_from(rt, ready, t))
         if table is not None:
             return table
     return _parse(rt, text, keep=big)
@@ -65,8 +67,60 @@ def _parse(rt: LuaHost, text: str, *, keep: bool = False) -> Any:
     if type(ready) is dict or type(ready) is list:
         if members is not None:
             json_kept.keep(rt.state(JsonState).kept, text, members)
-        return rt.lua.table_from(ready, recursive=True)
+        return table_from(rt, ready, text)
     return ready
+
+
+_EMPTY_OBJECT = re.compile(r"\{[ \t\n\r]*\}")
+
+
+def table_from(rt: LuaHost, ready: dict[bytes, Any] | list[Any], text: str) -> Any:
+    """The Lua table of a prepared JSON value parsed from ``text``, with its empty objects noted
+    for ``keep_empty_objects`` (see :func:`encode_lua_value`)."""
+    if _EMPTY_OBJECT.search(text) is None:
+        return rt.lua.table_from(ready, recursive=True)
+    return _marked_table(rt, ready)
+
+
+def _marked_table(rt: LuaHost, ready: dict[bytes, Any] | list[Any]) -> Any:
+    table = rt.lua.table_from(ready, recursive=True)
+    paths: list[list[Any]] = []
+    _empty_objects(ready, [], paths)
+    if paths:
+        rt.state(JsonState).mark(table, rt.lua.table_from(paths, recursive=True))
+    return table
+
+
+def to_lua_keeping_objects(rt: LuaHost, value: Any) -> Any:
+    """``value`` as a Lua value whose empty dicts stay ``{}`` in a worker's engine calls."""
+    ready = convert.prepare(value)
+    if type(ready) is dict or type(ready) is list:
+        return _marked_table(rt, ready)
+    return ready
+
+
+def to_python_keeping_objects(rt: LuaHost, value: Any) -> Any:
+    """``value`` as plain Python, where an empty table ``json.parse`` made from ``{}`` (or
+    :func:`to_lua_keeping_objects` from ``{}``) becomes ``{}`` instead of ``[]``."""
+    is_object = rt.state(JsonState).is_object
+    return convert.to_python(value, empty_object=lambda t: bool(is_object(t)))
+
+
+def _empty_objects(value: Any, path: list[Any], out: list[list[Any]]) -> None:
+    if type(value) is dict:
+        if not value:
+            out.append(list(path))
+        for k, v in value.items():
+            if type(v) is dict or type(v) is list:
+                path.append(k)
+                _empty_objects(v, path, out)
+                path.pop()
+    else:
+        for i, v in enumerate(value, 1):
+            if type(v) is dict or type(v) is list:
+                path.append(i)
+                _empty_objects(v, path, out)
+                path.pop()
 
 
 @dataclass
@@ -75,12 +129,18 @@ class JsonState:
 
     encode: Anchor
     extend: Anchor
+    mark: Anchor
+    is_object: Anchor
     kept: list[json_kept.Kept] = field(default_factory=list)
 
 
-def encode_lua_value(rt: LuaHost, value: Any) -> bytes:
-    """A Lua value as compact JSON by assay's rules; ``LuaCallError`` with assay's message."""
-    result = rt.state(JsonState).encode(value)
+def encode_lua_value(rt: LuaHost, value: Any, *, keep_empty_objects: bool = False) -> bytes:
+    """A Lua value as compact JSON by assay's rules; ``LuaCallError`` with assay's message.
+
+    With ``keep_empty_objects``, an empty table that ``json.parse`` made from ``{}`` is written
+    ``{}`` instead of ``[]`` (what a worker sends its engine keeps the objects it was given).
+    """
+    result = rt.state(JsonState).encode(value, keep_empty_objects)
     if type(result) is tuple and result[0] is True:
         return bytes(result[1])
     try:
@@ -109,7 +169,8 @@ return {
 def install(rt: LuaHost) -> None:
     """Install the ``json`` global (its codec also encodes HTTP table bodies)."""
     codec = rt.compile(CODEC_LUA, "=json")(rt.function(_format_float, "json.encode"))
-    rt.provide(JsonState(encode=rt.anchor(codec[b"encode"]), extend=rt.anchor(codec[b"extend"])))
+    rt.provide(JsonState(encode=rt.anchor(codec[b"encode"]), extend=rt.anchor(codec[b"extend"]),
+                         mark=rt.anchor(codec[b"mark"]), is_object=rt.anchor(codec[b"is_object"])))
 
     def parse(s: Any = None, *_ignored: Any) -> Any:
         text = to_str(rt, s)
@@ -167,7 +228,11 @@ local function encode_float(x)
     return s
 end
 
-local function encode(root)
+-- Tables json.parse made from an empty JSON object ({}): json.encode writes every empty
+-- table as [] (assay's rule), but a worker's engine calls keep these as {} (keep_objects).
+local objects = setmetatable({}, {__mode = "k"})
+
+local function encode(root, keep_objects)
     local buf, n = {}, 0
     local function put(v, depth)
         local t = type(v)
@@ -197,7 +262,7 @@ local function encode(root)
                     end
                 end
             end
-            if array and max == count then
+            if array and max == count and not (count == 0 and keep_objects and objects[v]) then
                 n = n + 1; buf[n] = "["
                 for i = 1, count do
                     if i > 1 then n = n + 1; buf[n] = "," end
@@ -250,8 +315,8 @@ local function encode(root)
 end
 
 local function protect(f)
-    return function(v)
-        local ok, out = pcall(f, v)
+    return function(v, keep_objects)
+        local ok, out = pcall(f, v, keep_objects)
         if ok then return true, out end
         if out == FAIL then return false end
         error(out, 0)
@@ -265,7 +330,17 @@ local function copy(src)
         if type(v) == "table" then v = copy(v) end
         t[k] = v
     end
+    if objects[src] then objects[t] = true end
     return t
+end
+
+-- Note the tables at the given paths (arrays of keys) of root as empty JSON objects.
+local function mark(root, paths)
+    for i = 1, #paths do
+        local t, path = root, paths[i]
+        for j = 1, #path do t = t[path[j]] end
+        objects[t] = true
+    end
 end
 
 -- Append the k elements of items to template[key] (which has n), then hand out a copy.
@@ -279,10 +354,12 @@ local safe_encode = protect(encode)
 return {
     copy = copy,
     extend = extend,
-    encode = function(v)
+    mark = mark,
+    is_object = function(t) return objects[t] == true end,
+    encode = function(v, keep_objects)
         local c = setlocale(nil, "collate")
         if c ~= "C" and c ~= "POSIX" then return false end -- table.sort must compare bytes
-        return safe_encode(v)
+        return safe_encode(v, keep_objects)
     end,
 }
 """

@@ -112,9 +112,10 @@ def keep(kept: list[Kept], text: str, members: list[tuple[str, Any]]) -> None:
 
 
 def take(rt: LuaHost, kept: list[Kept], extend: Anchor, text: str,
-         parse: Callable[[str], Any]) -> Any:
+         parse: Callable[[str], Any], table_from: Callable[[list[Any], str], Any]) -> Any:
     """The table of ``text`` from a kept template it extends, or None. ``parse`` makes a
-    template's table from its text; ``extend`` is the codec's Lua ``extend``."""
+    template's table from its text, ``table_from`` the new elements' from theirs; ``extend``
+    is the codec's Lua ``extend``."""
     for i, k in enumerate(kept):
         n = len(k.prefix)
         if text.startswith(k.prefix) and text[n : n + 1] == ",":
@@ -132,7 +133,7 @@ def take(rt: LuaHost, kept: list[Kept], extend: Anchor, text: str,
     if type(ready) is not list or not ready:
         k.drop()
         return None
-    new = rt.lua.table_from(ready, recursive=True)
+    new = table_from(ready, tail)
     if k.template is None:
         k.template = rt.anchor(parse(k.prefix + "]}"))
     k.prefix = text[:-2]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 from decimal import Decimal
+from collections.abc import Callable
 from typing import Any
 
 from bridge.runtime.lua import LuaTable, lua_type
@@ -68,10 +69,12 @@ def to_lua(lua: Any, value: Any) -> Any:
     return p
 
 
-def to_python(value: Any, *, _depth: int = 0) -> Any:
+def to_python(value: Any, *, empty_object: Callable[[Any], bool] | None = None,
+              _depth: int = 0) -> Any:
     """Convert a Lua value to plain Python: tables become lists (array rule) or dicts.
 
-    Lua strings become ``str`` (invalid UTF-8 replaced); object keys become ``str``.
+    Lua strings become ``str`` (invalid UTF-8 replaced); object keys become ``str``. An empty
+    table is ``[]``, or ``{}`` where ``empty_object(table)`` says so.
     """
     if type(value) is bytes:
         return value.decode("utf-8", "replace")
@@ -79,12 +82,15 @@ def to_python(value: Any, *, _depth: int = 0) -> Any:
         if _depth > 200:
             raise ConversionError("table nesting too deep (cycle?)")
         items = list(value.items())
+        if not items and empty_object is not None and empty_object(value):
+            return {}
         if _is_array(items):
             out: list[Any] = [None] * len(items)
             for k, v in items:
-                out[k - 1] = to_python(v, _depth=_depth + 1)
+                out[k - 1] = to_python(v, empty_object=empty_object, _depth=_depth + 1)
             return out
-        return {_key_text(k): to_python(v, _depth=_depth + 1) for k, v in items}
+        return {_key_text(k): to_python(v, empty_object=empty_object, _depth=_depth + 1)
+                for k, v in items}
     if value is None or type(value) in (int, float, bool):
         return value
     kind = lua_type(value)

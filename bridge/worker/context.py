@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from bridge.globals.json import to_lua_keeping_objects as to_lua
+from bridge.globals.json import to_python_keeping_objects as to_python
 from bridge.errors import ActivityFailedError, BridgeError, ChildWorkflowFailedError
 
 if TYPE_CHECKING:
@@ -52,7 +54,7 @@ class WorkflowContext:
             raise BridgeError("this workflow ctx belongs to a replay that has ended")
         status, value = self._call(method, *args)
         if status == b"ok":
-            return self._rt.to_python(value)
+            return to_python(self._rt, value)
         if status == b"yield":
             raise _Suspend()
         if isinstance(value, BaseException):
@@ -92,7 +94,7 @@ class WorkflowContext:
             "heartbeat_timeout_secs": heartbeat_timeout_secs,
         }
         opts = {k: v for k, v in opts.items() if v is not None}
-        return self._step(b"execute_activity", name.encode(), self._rt.to_lua(input), self._rt.to_lua(opts))
+        return self._step(b"execute_activity", name.encode(), to_lua(self._rt, input), to_lua(self._rt, opts))
 
     def sleep(self, seconds: float) -> None:
         """Sleep durably: the engine keeps the timer, any worker resumes the workflow."""
@@ -103,7 +105,7 @@ class WorkflowContext:
         rt = self._rt
 
         def run() -> Any:
-            return rt.to_lua(fn())
+            return to_lua(rt, fn())
 
         return self._step(b"side_effect", name.encode(), rt.function(run, name, user_code=True))
 
@@ -127,7 +129,7 @@ class WorkflowContext:
         opts: dict[str, Any] = {"workflow_id": workflow_id, "input": input}
         if task_queue is not None:
             opts["task_queue"] = task_queue
-        return self._step(b"start_child_workflow", workflow_type.encode(), self._rt.to_lua(opts))
+        return self._step(b"start_child_workflow", workflow_type.encode(), to_lua(self._rt, opts))
 
 
 @dataclass
@@ -156,4 +158,4 @@ class ActivityContext:
         """Tell the engine this activity is alive (resets its heartbeat timeout)."""
         if self._lua_ctx is None:
             raise BridgeError("this activity ctx belongs to an attempt that has ended")
-        self._rt.call(self._lua_ctx[b"heartbeat"], self._lua_ctx, self._rt.to_lua(details))
+        self._rt.call(self._lua_ctx[b"heartbeat"], self._lua_ctx, to_lua(self._rt, details))

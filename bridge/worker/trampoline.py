@@ -24,6 +24,8 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from bridge.globals.json import to_lua_keeping_objects as to_lua
+from bridge.globals.json import to_python_keeping_objects as to_python
 from bridge.errors import ActivityFailedError, ChildWorkflowFailedError
 from bridge.worker.context import (
     ActivityContext,
@@ -104,8 +106,8 @@ class PythonHandlers:
         def run(ctx_call: Any, input: Any, workflow_id: Any) -> tuple[bytes, Any]:
             ctx = WorkflowContext(rt, ctx_call, _text(workflow_id) or "")
             try:
-                result = fn(ctx, rt.to_python(input))
-                return b"ok", rt.to_lua(result)
+                result = fn(ctx, to_python(rt, input))
+                return b"ok", to_lua(rt, result)
             except _Suspend:
                 return b"yield", None
             except WorkflowCancelled as exc:
@@ -128,7 +130,7 @@ class PythonHandlers:
         def run(lua_ctx: Any, input: Any) -> tuple[bytes, Any]:
             ctx = ActivityContext(rt, lua_ctx, self.current_activity)
             try:
-                return b"ok", rt.to_lua(fn(ctx, rt.to_python(input)))
+                return b"ok", to_lua(rt, fn(ctx, to_python(rt, input)))
             except Exception as exc:  # noqa: BLE001 - reported to the engine as a failed attempt
                 logger.info("activity %s failed: %s", ctx.info.name, describe_exception(exc))
                 return b"error", describe_exception(exc).encode()

@@ -64,13 +64,15 @@ class EngineTransport:
 
     @contextlib.contextmanager
     def engine_call(self) -> Iterator[None]:
-        """Send the requests made inside the block through this transport."""
-        previous = self._http.transport_override
-        self._http.transport_override = self.send
+        """Send the requests made inside the block through this transport, their table bodies
+        keeping the empty objects the worker was given as ``{}``."""
+        state = self._http
+        previous = state.transport_override, state.keep_empty_objects
+        state.transport_override, state.keep_empty_objects = self.send, True
         try:
             yield
         finally:
-            self._http.transport_override = previous
+            state.transport_override, state.keep_empty_objects = previous
 
     def send(self, req: HttpRequest) -> HttpResponse:
         """Send one request (a transport for :class:`~bridge.globals.http.HttpRequest`)."""

@@ -89,3 +89,16 @@ def test_errors_in_the_new_elements_keep_serdes_wording(rt: Runtime) -> None:
 def test_small_texts_are_not_kept(rt: Runtime) -> None:
     lua_json.lua_value_from_json(rt, text_of([event(1)]))
     assert rt.state(JsonState).kept == []
+
+
+@pytest.mark.usefixtures("small_keep")
+def test_copies_from_a_template_keep_empty_objects_for_engine_calls(rt: Runtime) -> None:
+    history: list[dict[str, Any]] = []
+    for i in range(1, 6):
+        history.append({"seq": i, "payload": {"n": i, "e": {}, "l": [{}]}})
+        text = text_of(history, extra={})
+        got = lua_json.lua_value_from_json(rt, text)
+        kept = lua_json.encode_lua_value(rt, got, keep_empty_objects=True)
+        assert json.loads(kept) == json.loads(text)  # every {} written back as {}
+        assert as_json(rt, got).count(b'"e":[]') == i  # assay's rule without the option
+    assert rt.state(JsonState).kept[0].template is not None
