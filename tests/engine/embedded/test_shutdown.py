@@ -30,6 +30,8 @@ def test_close_ends_held_polls_and_leaves_no_thread(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'engine.db'}"
     engine = bridge.Engine(db, poll_wait_s=HELD_S)
     url = engine.serve()
+    # a list is a core call on a thread of the app: that thread must end with the engine too
+    assert engine.request("GET", "/api/v1/workflows")[0] == 200
     answers: dict[str, Any] = {}
 
     def in_process() -> None:
