@@ -36,6 +36,7 @@ SAME_REQUESTS: list[tuple[str, str, bytes | None]] = [
     ("POST", "/api/v1/workflows", b"{not json"),
     ("POST", "/api/v1/workflows/no-such-workflow/signal/go", b'{"payload": 1}'),
     ("GET", "/api/v1/schedules/nope?namespace=main", None),
+    ("GET", "/api/v1/workflows?limit=abc", None),
     ("GET", "/api/v1/no-such-route", None),
 ]
 
