@@ -12,6 +12,7 @@ from bridge.errors import (
     ChildWorkflowFailedError,
     ClientError,
     ConfigError,
+    EngineClosedError,
     EngineError,
     EngineResponseError,
     EngineUnavailableError,
@@ -30,6 +31,7 @@ from bridge._version import __version__
 
 if TYPE_CHECKING:
     from bridge.client import Client
+    from bridge.engine.embedded import EmbeddedEngine as Engine
     from bridge.runtime.runtime import Runtime
     from bridge.worker import ActivityContext, Worker, WorkflowCancelled, WorkflowContext
 
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
 # pay for the HTTP client, the worker or lupa before they need them (issue 7, W7 cold start).
 _LAZY = {
     "Client": "bridge.client",
+    "Engine": "bridge.engine.embedded:EmbeddedEngine",
     "Runtime": "bridge.runtime.runtime",
     "ActivityContext": "bridge.worker",
     "Worker": "bridge.worker",
@@ -46,13 +49,14 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
+    target = _LAZY.get(name)
+    if target is None:
         raise AttributeError(f"module 'bridge' has no attribute {name!r}")
     import importlib
     import sys
 
-    value = getattr(importlib.import_module(module), name)
+    module, _, attr = target.partition(":")
+    value = getattr(importlib.import_module(module), attr or name)
     # not globals(): inside this package that name is the subpackage bridge.globals
     setattr(sys.modules[__name__], name, value)
     return value
@@ -69,6 +73,7 @@ __all__ = [
     # the bridge
     "ActivityContext",
     "Client",
+    "Engine",
     "Runtime",
     "Worker",
     "WorkflowCancelled",
@@ -80,6 +85,7 @@ __all__ = [
     "ChildWorkflowFailedError",
     "ClientError",
     "ConfigError",
+    "EngineClosedError",
     "EngineError",
     "EngineResponseError",
     "EngineUnavailableError",

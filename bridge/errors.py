@@ -23,6 +23,7 @@ Everything the package raises on purpose derives from :class:`BridgeError`::
       StoreError                         database failure (.retryable), driver error as __cause__
       ClientError                        raised only by the Python client
         EngineUnavailableError           connect failure or timeout
+          EngineClosedError              a call to a closed in-process engine (bridge.Engine)
         EngineResponseError              any other unexpected status (.status, .body)
 
 Internal control-flow signals (a Python workflow handler being suspended) derive
@@ -230,6 +231,14 @@ class ClientError(BridgeError):
 
 class EngineUnavailableError(ClientError):
     """The engine could not be reached (connect failure or timeout)."""
+
+
+class EngineClosedError(EngineUnavailableError):
+    """A call reached an in-process engine (:class:`bridge.Engine`) after it was closed.
+
+    A kind of :class:`EngineUnavailableError`, so code that handles an unreachable engine
+    handles a closed one the same way (a worker retries until it is stopped).
+    """
 
 
 class EngineResponseError(ClientError):

@@ -7,7 +7,8 @@ client's inverse table is derived from it (:func:`error_for_status`).
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping
+from typing import Literal, Protocol
 
 from bridge.errors import (
     AuthError,
@@ -60,3 +61,24 @@ def error_for_status(status: int) -> type[EngineError] | None:
         if all(issubclass(other, cls) for other in classes):
             return cls
     return _ALSO.get(status)
+
+
+#: The base URL workflow.lua and the client are given for an in-process engine that is not
+#: serving HTTP; only the in-process transports answer it.
+IN_PROCESS_URL = "http://embedded.engine"
+
+
+class InProcessEngine(Protocol):
+    """What ``Worker(engine=...)`` and ``Client(engine=...)`` need of an engine running in this
+    process (:class:`bridge.Engine`): the HTTP API answered without a socket."""
+
+    @property
+    def url(self) -> str | None:
+        """The URL it serves over HTTP, or None when it does not."""
+        ...
+
+    def request(self, method: str, path: str, body: bytes | None = None,
+                headers: Mapping[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+        """Answer one API request (``path`` with its query string) as the HTTP API would:
+        ``(status, lower-cased headers, body)``."""
+        ...

@@ -8,9 +8,9 @@ import bridge
 
 PUBLIC = {
     "__version__",
-    "ActivityContext", "Client", "Runtime", "Worker", "WorkflowCancelled", "WorkflowContext",
+    "ActivityContext", "Client", "Engine", "Runtime", "Worker", "WorkflowCancelled", "WorkflowContext",
     "ActivityFailedError", "ApplicationError", "BridgeError", "ChildWorkflowFailedError",
-    "ClientError", "ConfigError", "EngineError", "EngineResponseError", "EngineUnavailableError",
+    "ClientError", "ConfigError", "EngineClosedError", "EngineError", "EngineResponseError", "EngineUnavailableError",
     "LeaseLostError", "LuaMemoryLimitError", "LuaScriptError", "NonDeterminismError",
     "WorkflowAlreadyExistsError",
     "WorkflowFailedError", "WorkflowNotFoundError",

@@ -21,6 +21,7 @@ from urllib.parse import quote
 import requests
 
 from bridge.errors import (
+    ConfigError,
     ConflictError,
     EngineResponseError,
     EngineUnavailableError,
@@ -29,7 +30,14 @@ from bridge.errors import (
     WorkflowFailedError,
     WorkflowNotFoundError,
 )
-from bridge.wire import DEFAULT_NAMESPACE, DEFAULT_QUEUE, TERMINAL_STATUSES, error_for_status
+from bridge.wire import (
+    DEFAULT_NAMESPACE,
+    DEFAULT_QUEUE,
+    IN_PROCESS_URL,
+    TERMINAL_STATUSES,
+    InProcessEngine,
+    error_for_status,
+)
 
 #: A list of records as the engine sends them.
 Records: TypeAlias = "list[dict[str, Any]]"
@@ -56,7 +64,9 @@ class Client:
     """Talks to a workflow engine over HTTP, with one keep-alive session.
 
     Args:
-        url: the engine's base URL, e.g. ``http://127.0.0.1:8080``.
+        url: the engine's base URL (default ``http://127.0.0.1:8080``).
+        engine: an engine in this process (:class:`bridge.Engine`) instead of ``url``: calls
+            are answered in-process, the same answers as over HTTP.
         token: an API key, sent as ``Authorization: Bearer <token>``.
         namespace: the namespace used when a call does not name one.
         timeout: seconds allowed for one request (not for :meth:`result`).
@@ -73,15 +83,23 @@ class Client:
     Schedules are under :attr:`schedules` (``c.schedules.create(...)``).
     """
 
-    def __init__(self, url: str = "http://127.0.0.1:8080", *, token: str | None = None,
-                 namespace: str = DEFAULT_NAMESPACE, timeout: float = 30.0,
-                 wait_engine: float = 0.0) -> None:
-        self.url = url.rstrip("/")
+    def __init__(self, url: str | None = None, *, engine: InProcessEngine | None = None,
+                 token: str | None = None, namespace: str = DEFAULT_NAMESPACE,
+                 timeout: float = 30.0, wait_engine: float = 0.0) -> None:
+        if engine is not None and url is not None:
+            raise ConfigError("give a Client either url or engine, not both")
+        if engine is not None:
+            url = engine.url or IN_PROCESS_URL
+        self.url = (url or "http://127.0.0.1:8080").rstrip("/")
         self.namespace = namespace
         self.timeout = timeout
         self.wait_engine = wait_engine
         self._answered = False
         self._session = requests.Session()
+        if engine is not None:
+            from bridge.client.inprocess import InProcessAdapter
+
+            self._session.mount(f"{self.url}/", InProcessAdapter(engine))
         if token:
             self._session.headers["Authorization"] = f"Bearer {token}"
         self._wait_route: bool | None = None  # unknown until the first wait

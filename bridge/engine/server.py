@@ -2,11 +2,12 @@
 
 What ``assay-bridge serve`` starts, in order:
 
-1. the :class:`~bridge.engine.api.notify.Hub` (the core's notifier) and the
-   :class:`~bridge.engine.core.Engine` on the backend URL (default ``sqlite:///assay-workflow.db``);
-   with a store that several instances may share (PostgreSQL), the store's listener feeds the
-   other instances' wake-ups into the hub, and there is no instance lock;
-2. the :class:`DueRunner` thread, which calls ``Engine.run_due()`` when the next deadline the core
+1. the :class:`~bridge.engine.api.notify.Hub` (the core's notifier) and, through
+   :class:`~bridge.engine.running.RunningCore`, the :class:`~bridge.engine.core.Engine` on the
+   backend URL (default ``sqlite:///assay-workflow.db``); with a store that several instances
+   may share (PostgreSQL), the store's listener feeds the other instances' wake-ups into the
+   hub, and there is no instance lock;
+2. the :class:`~bridge.engine.runner.DueRunner` thread, which calls ``Engine.run_due()`` when the next deadline the core
    reported passes, and at once when a ``"deadline"`` notice names an earlier time. It waits on a
    :class:`threading.Condition` with a timeout; it never polls;
 3. the Starlette app from :func:`~bridge.engine.api.app.create_app` on a real uvicorn server
@@ -44,10 +45,7 @@ from bridge.engine.api.app import create_app
 from bridge.engine.api.jwt_auth import JwtVerifier
 from bridge.engine.api.notify import Hub
 from bridge.engine.config import ServerSettings, describe_backend
-from bridge.engine.instance_lock import InstanceLock
-from bridge.engine.notify import Notifier, NullNotifier
-from bridge.engine.runner import DueRunner
-from bridge.engine.store.base import CAP_SEVERAL_INSTANCES
+from bridge.engine.running import RunningCore
 
 if TYPE_CHECKING:
     from bridge.engine.core import Engine
@@ -60,7 +58,7 @@ DEFAULT_GRACEFUL_TIMEOUT_S = 10.0
 _HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-class _UvicornServer(uvicorn.Server):
+class UvicornServer(uvicorn.Server):
     """uvicorn's server with three hooks: a callback once listening, the hub closed before the
     connection drain (so long-polls and SSE end at once), and signal handling that does not
     re-raise the signal after the graceful shutdown (the store must still be closed)."""
@@ -109,30 +107,13 @@ class _UvicornServer(uvicorn.Server):
             self.should_exit = True
 
 
-def open_engine(settings: ServerSettings, hub: Notifier | None = None) -> Engine:
-    """Open the engine core on ``settings.backend_url`` with ``hub`` as its notifier (none:
-    notices are dropped, as for administration such as minting an API key).
-
-    Raises:
-        ConfigError: the backend URL is not supported.
-        StoreError: the database cannot be opened.
-    """
-    from bridge.engine.settings import Settings
-    from bridge.engine.core import Engine
-
-    return Engine.open(
-        settings.backend_url,
-        notifier=hub or NullNotifier(),
-        settings=Settings(dispatch_timeout_s=settings.dispatch_timeout_s),
-        pool_size=settings.db_pool_size,
-    )
-
-
-def _loop_name() -> str:
+def loop_name() -> str:
+    """The event loop uvicorn runs on: uvloop when installed."""
     return "uvloop" if importlib.util.find_spec("uvloop") is not None else "asyncio"
 
 
-def _http_name() -> str:
+def http_name() -> str:
+    """The HTTP parser uvicorn uses: httptools when installed."""
     return "httptools" if importlib.util.find_spec("httptools") is not None else "h11"
 
 
@@ -184,7 +165,7 @@ class EngineService:
         #: The notifier hub of the running engine (held polls, ``/wait``, SSE wait on it).
         self.hub = Hub()
         self.listening = threading.Event()
-        self._server: _UvicornServer | None = None
+        self._server: UvicornServer | None = None
         self._stop_requested = threading.Event()
         self._failure: BaseException | None = None
 
@@ -202,30 +183,12 @@ class EngineService:
             ConfigError: a bad backend URL.
             StoreError: the store cannot be opened.
         """
-        settings = self.settings
         hub = self.hub
-        engine = open_engine(settings, hub)
+        core = RunningCore.open(self.settings, hub, on_failure=self._runner_failed)
         try:
-            lock = InstanceLock(engine)
-            lock.acquire()
-            if CAP_SEVERAL_INSTANCES in engine.store.capabilities:
-                engine.store.listen(hub.notify_remote)
-
-            def run_due() -> float | None:
-                lock.refresh_if_due()
-                return engine.run_due()
-
-            runner = DueRunner(run_due, on_failure=self._runner_failed)
-            hub.set_deadline_callback(runner.poke)
-            runner.start()
-            try:
-                started = self._serve(engine, hub)
-            finally:
-                hub.set_deadline_callback(None)
-                runner.stop()
+            started = self._serve(core.engine, hub)
         finally:
-            engine.close()
-            logger.info("engine stopped; store %s closed", describe_backend(settings.backend_url))
+            core.close()
         return 1 if self._failure is not None or not started else 0
 
     def _serve(self, engine: Engine, hub: Hub) -> bool:
@@ -247,15 +210,15 @@ class EngineService:
             app,
             host=settings.host,
             port=settings.port,
-            loop=_loop_name(),
-            http=_http_name(),
+            loop=loop_name(),
+            http=http_name(),
             lifespan="on",
             log_config=None,
             access_log=self.access_log,
             server_header=False,
             timeout_graceful_shutdown=max(1, round(self.graceful_timeout_s)),
         )
-        server = _UvicornServer(
+        server = UvicornServer(
             config, hub=hub, on_listening=self._listening, handle_signals=self.handle_signals
         )
         self._server = server

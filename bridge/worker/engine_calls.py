@@ -21,10 +21,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from bridge.globals.http import HttpTransportError
+from bridge.worker.inprocess_transport import InProcessTransport
 from bridge.worker.transport import EngineTransport
 
 if TYPE_CHECKING:
     from bridge.runtime.host import LuaHost
+    from bridge.wire import InProcessEngine
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +85,8 @@ def install_engine_hooks(
     *,
     on_activity_task: Callable[[Any], None] | None = None,
     on_registered: Callable[[], None] | None = None,
+    engine: InProcessEngine | None = None,
+    engine_url: str | None = None,
 ) -> None:
     """Arrange for ``require("assay.workflow")`` in ``rt`` to return the hooked module.
 
@@ -91,11 +95,15 @@ def install_engine_hooks(
     Args:
         on_activity_task: called with each activity task table before it runs.
         on_registered: called once the worker's ``/workers/register`` call succeeded.
+        engine: an engine in this process; calls to ``engine_url`` are answered by it
+            (:mod:`bridge.worker.inprocess_transport`) instead of over a socket.
+        engine_url: the base URL workflow.lua is given for ``engine``.
     """
 
     control = rt.control
     stop_event = control.stop
-    transport = EngineTransport.install(rt)
+    transport = (EngineTransport.install(rt) if engine is None or engine_url is None
+                 else InProcessTransport.install_for(rt, engine, engine_url))
     activity_hook = rt.anchor(rt.compile(_ACTIVITY_HOOK, "=bridge.activity_hook"))
 
     def hook(module: Any) -> None:

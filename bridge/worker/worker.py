@@ -28,11 +28,14 @@ from bridge.runtime.runtime import (
 )
 from bridge.worker.engine_calls import WorkerStopped, install_engine_hooks
 from bridge.worker.trampoline import ActivityHandler, PythonHandlers, WorkflowHandler
-from bridge.wire import DEFAULT_QUEUE
+from bridge.wire import DEFAULT_QUEUE, IN_PROCESS_URL, InProcessEngine
 
 logger = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: The engine a worker polls when given neither ``url`` nor ``engine``.
+DEFAULT_URL = "http://127.0.0.1:8080"
 
 #: Exit code of a second SIGINT/SIGTERM during :meth:`Worker.run` (as ``assay-bridge run``).
 EXIT_INTERRUPTED = 130
@@ -49,7 +52,9 @@ class Worker:
     """A worker polling an assay engine for workflow and activity tasks.
 
     Args:
-        url: the engine's base URL, e.g. ``http://127.0.0.1:8080``.
+        url: the engine's base URL (default ``http://127.0.0.1:8080``).
+        engine: an engine in this process (:class:`bridge.Engine`) instead of ``url``: the
+            worker's engine calls are answered in-process, the same bytes as over HTTP.
         queue: the task queue to poll; by default the queue a loaded script's
             ``workflow.listen{queue=...}`` asked for, else ``"default"``.
         identity: the worker identity reported at registration (default
@@ -78,8 +83,9 @@ class Worker:
 
     def __init__(
         self,
-        url: str = "http://127.0.0.1:8080",
+        url: str | None = None,
         *,
+        engine: InProcessEngine | None = None,
         queue: str | None = None,
         identity: str | None = None,
         token: str | None = None,
@@ -94,7 +100,12 @@ class Worker:
             raise ConfigError("concurrency must be at least 1")
         self.globals_off = check_globals_off(globals_off)
         self.modules_path = modules_path if modules_path is not None else default_modules_dir(os.environ)
-        self.url = url
+        if engine is not None and url is not None:
+            raise ConfigError("give a Worker either url or engine, not both")
+        self.engine = engine
+        if engine is not None:
+            url = engine.url or IN_PROCESS_URL
+        self.url = url or DEFAULT_URL
         self.queue = queue
         self.identity = identity
         self.token = token
@@ -233,6 +244,8 @@ class Worker:
                 rt,
                 on_activity_task=handlers.note_activity_task,
                 on_registered=self._note_registered,
+                engine=self.engine,
+                engine_url=self.url,
             )
             module = rt.require("assay.workflow")
             listen_opts = self._load_scripts(rt, module)
