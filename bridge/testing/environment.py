@@ -204,6 +204,12 @@ class WorkflowEnvironment:
         self.engine.core.run_due()
 
     @property
+    def skipper(self) -> TimeSkipper | None:
+        """The thread that skips time (None without time skipping); ``skipper.pause()`` and
+        ``skipper.resume()`` hold the clock to wall time for a while."""
+        return self._skipper
+
+    @property
     def skips(self) -> int:
         """How many times time skipping jumped the clock."""
         return self._skipper.skips if self._skipper is not None else 0
