@@ -18,6 +18,8 @@ for the fixture.
 
 from __future__ import annotations
 
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -47,7 +49,6 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module 'bridge.testing' has no attribute {name!r}")
     import importlib
-    import sys
 
     value = getattr(importlib.import_module(module), name)
     setattr(sys.modules[__name__], name, value)
@@ -55,9 +56,21 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    import sys
-
     return sorted(set(vars(sys.modules[__name__])) | set(_LAZY))
+
+
+class _Package(types.ModuleType):
+    """This package's module type: importing the submodule ``bridge.testing.replay`` must not
+    rebind the package's name ``replay``, which is the function."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and _LAZY.get(name, "").startswith(
+                f"{__name__}.{name}"):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 __all__ = [

@@ -39,6 +39,7 @@ logger = logging.getLogger(__name__)
 REGISTER_TIMEOUT_S = 30.0
 #: How long leaving the environment waits for each worker's poll loops to end.
 STOP_TIMEOUT_S = 30.0
+_WAIT_CHECK_S = 0.01
 
 
 class WorkflowEnvironment:
@@ -196,6 +197,27 @@ class WorkflowEnvironment:
             if time.monotonic() > deadline:
                 raise ConfigError(f"the worker did not register within {REGISTER_TIMEOUT_S:g} s")
         return worker
+
+    def wait_until_waiting(self, workflow_id: str, kind: str = "timer", *,
+                           timeout: float = 30.0) -> list[dict[str, Any]]:
+        """Block until the workflow waits on something of ``kind`` (``timer``, ``signal``,
+        ``activity``, ``child``, ``workflow_task``: the kinds of ``describe``'s
+        ``waiting_on``) and return those waits, e.g. before :meth:`sleep` moves time past a
+        timer that must exist first.
+
+        Raises:
+            TimeoutError: not within ``timeout`` seconds (wall time).
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            waits = [w for w in self.client.describe(workflow_id).get("waiting_on") or []
+                     if w.get("kind") == kind]
+            if waits:
+                return waits
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"workflow {workflow_id} did not wait on a {kind} "
+                                   f"within {timeout:g} s")
+            time.sleep(_WAIT_CHECK_S)
 
     def sleep(self, seconds: float) -> None:
         """Move the engine's clock ``seconds`` ahead and run the work that became due (timers,

@@ -134,9 +134,11 @@ def test_without_time_skipping_the_clock_moves_only_on_purpose(
     assert workflow_env.skipper is None
     workflow_env.worker(LUA)
     workflow_env.client.start("DayLater", "day-4", {"name": "ed"})
-    wait_until(lambda: any(e["event_type"] == "TimerScheduled"
-                           for e in workflow_env.client.events("day-4")),
-               timeout_s=30, what="the day's timer")
+    with pytest.raises(TimeoutError):
+        workflow_env.wait_until_waiting("day-4", "signal", timeout=0.2)
+    (timer,) = workflow_env.wait_until_waiting("day-4", "timer")
+    assert timer["fire_at"] >= workflow_env.now() + DAY - 60
+    assert event(workflow_env.client.events("day-4"), "TimerScheduled")
     assert workflow_env.client.describe("day-4")["status"] == "RUNNING"
     workflow_env.sleep(DAY)  # the timer is due: it fires before sleep returns
     assert event(workflow_env.client.events("day-4"), "TimerFired")
