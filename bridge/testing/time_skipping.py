@@ -7,7 +7,8 @@ activity is ready or in hand (every live workflow waits on a timer, a retry back
 signal, or nothing), it moves the clock to the next deadline the engine knows
 (:meth:`bridge.engine.core.Engine.next_idle_deadline`: a durable timer, an activity's retry or
 timeout, a cron schedule) and has the due-work runner run. Timers then fire at the skipped time,
-and the events carry it.
+and the events carry it. The live workers' heartbeats are renewed at the new time: skipped time
+is not time they were silent in, so they are not taken for dead.
 
 Only engine time skips: a worker's own ``sleep`` between polls, and an activity's work, take
 the time they take.
@@ -128,14 +129,21 @@ class TimeSkipper:
         target = self._core.next_idle_deadline()
         if target is None:
             return 0.0
+        workers = self._live_workers() if target > self._clock.now() else []
         skipped = self._clock.skip_to(target)
         if skipped > 0:
             self.skips += 1
+            for worker_id in workers:  # skipped time is not time they were silent in
+                self._core.worker_heartbeat(worker_id)
         elif target == self._woken_for:
             return 0.0  # already due, and the runner was told
         self._woken_for = target
         self._wake()
         return skipped
+
+    def _live_workers(self) -> list[str]:
+        return [str(w["id"]) for ns in self._core.list_namespaces()
+                for w in self._core.list_workers(namespace=str(ns["name"]))]
 
     def _loop(self) -> None:
         while not self._stop.wait(self._interval_s):
