@@ -188,6 +188,18 @@ def table(results: dict[str, dict[str, Any]], peers: list[str]) -> str:
                 pv = _get(results.get(p, {}), path[0].replace("_lua", "_py"), *path[1:])
             cells += [fmt(pv, unit), ratio(ov, pv)]
         lines.append("| " + " | ".join(cells) + " |")
+    embedded = results.get("assay-bridge-embedded")
+    if embedded is not None:
+        lines.append("")
+        lines.append("| In-process engine (`bridge.Engine`, one process, no socket) | embedded "
+                     "| served over HTTP | embedded/served |")
+        lines.append("|---|---|---|---|")
+        if "error" in embedded:
+            lines.append(f"| not run | {embedded['error']} | | |")
+        for label, path, unit, _ in ROWS[:3] + ROWS[7:9]:
+            a, b = _get(embedded, *path), _get(ours, *path)
+            if a is not None:
+                lines.append(f"| {label} | {fmt(a, unit)} | {fmt(b, unit)} | {ratio(a, b)} |")
     pg = results.get("assay-bridge-postgresql")
     if pg is not None:
         lines.append("")
@@ -273,6 +285,13 @@ def one_round(args: argparse.Namespace, sizes: dict[str, Any], peers: list[str],
             timeout_s)
     else:
         results["assay-bridge"] = {}
+    embedded_loads = ",".join(sorted(todo & {"w1", "w3"}))
+    if embedded_loads:
+        results["assay-bridge-embedded"] = run_system(
+            "embedded_bench.py",
+            ["--workloads", embedded_loads, "--w1", str(sizes["w1"]), "--w3", str(sizes["w3"]),
+             "--w3-concurrency", str(args.w3_concurrency)],
+            timeout_s)
     if args.postgres and child_loads:
         try:
             url, name = make_pg_database(args.postgres)

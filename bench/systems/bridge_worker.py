@@ -15,9 +15,10 @@ from bridge import Worker
 HERE = Path(__file__).resolve().parent
 
 
-def build(url: str, concurrency: int) -> Worker:
-    """A worker serving the Lua workflows of bench_workflows.lua and their Python twins."""
-    worker = Worker(url, concurrency=concurrency, log_stderr=False)
+def build(url: str | None, concurrency: int, engine: Any = None) -> Worker:
+    """A worker serving the Lua workflows of bench_workflows.lua and their Python twins
+    (on ``url``, or in-process on ``engine``, a ``bridge.Engine``)."""
+    worker = Worker(url, engine=engine, concurrency=concurrency, log_stderr=False)
     worker.load_lua(HERE / "bench_workflows.lua")
 
     @worker.activity("py_echo")
