@@ -24,9 +24,14 @@ from pathlib import Path
 import pytest
 
 from bridge.cli import build_parser
-from bridge.testing import EngineServer, WorkflowEnvironment
+from bridge.testing import EngineServer
 from tests.examples.readme import ROOT, environment, run_readme
-from tests.testing.pytest_run import plugin_is_installed
+from tests.testing.pytest_run import (
+    onboarding_engine,
+    plugin_is_installed,
+    run_shell_lines,
+    shell_environment,
+)
 
 DOCS = ROOT / "docs"
 _FENCE = re.compile(r"^```([^\n]*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
@@ -75,21 +80,13 @@ def test_testing_doc_snippets_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
              if ln.strip() and not ln.strip().startswith("#")]
     assert lines
     assert plugin_is_installed(), "install the package (pip install -e .) for its pytest plugin"
-    with WorkflowEnvironment() as env:  # the engine the replay command reads onboard-1 from
-        env.worker(project / "workflows.lua")
-        env.client.start("Onboard", "onboard-1", {"user": "ann"})
-        env.client.result("onboard-1", timeout=30)
-        shell_env = {k: v for k, v in environment(env.engine.serve()).items()
-                     if k not in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS",
-                                  "PYTEST_DISABLE_PLUGIN_AUTOLOAD")}
-        for line in lines:
-            done = subprocess.run(line, shell=True, cwd=project, env=shell_env,
-                                  capture_output=True, text=True, timeout=240, check=False)
-            assert done.returncode == 0, f"{line}\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
-            if line.startswith("python -m pytest"):
-                assert "7 passed" in done.stdout, done.stdout  # the sample's 5 and the doc's 2
-            if "workflow replay" in line:
-                assert "replay OK" in done.stdout, done.stdout
+    with onboarding_engine(project / "workflows.lua") as url:
+        outcomes = run_shell_lines(lines, project, shell_environment(url))
+    for line, done in outcomes.items():
+        if line.startswith("python -m pytest"):
+            assert "7 passed" in done.stdout, done.stdout  # the sample's 5 and the doc's 2
+        if "workflow replay" in line:
+            assert "replay OK" in done.stdout, done.stdout
 
 
 def test_python_api_snippets_run(fresh_engine_server: EngineServer, capsys: pytest.CaptureFixture[str]) -> None:
