@@ -27,7 +27,7 @@ from bridge.errors import BridgeError
 logger = logging.getLogger(__name__)
 
 #: How often :class:`TimeSkipper` asks the engine whether everything waits on time.
-DEFAULT_CHECK_INTERVAL_S = 0.005
+DEFAULT_CHECK_INTERVAL_S = 0.01
 
 
 class SkippingClock:
@@ -95,6 +95,8 @@ class TimeSkipper:
         self._woken_for: float | None = None
         #: How many times the clock jumped.
         self.skips = 0
+        #: How many times the thread has looked (paused or not).
+        self.checks = 0
 
     def start(self) -> None:
         """Start the thread."""
@@ -147,6 +149,7 @@ class TimeSkipper:
 
     def _loop(self) -> None:
         while not self._stop.wait(self._interval_s):
+            self.checks += 1
             if self._paused.is_set():
                 continue
             try:

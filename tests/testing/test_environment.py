@@ -172,3 +172,20 @@ def test_leaving_stops_every_thread_and_removes_the_database() -> None:
 def test_a_worker_whose_lua_fails_to_load_raises_its_error(workflow_env: WorkflowEnvironment) -> None:
     with pytest.raises(LuaScriptError):
         workflow_env.worker("local x = = 1\n")
+
+
+def test_a_paused_skipper_leaves_time_alone_until_resumed(
+        workflow_env: WorkflowEnvironment) -> None:
+    skipper = workflow_env.skipper
+    assert skipper is not None
+    skipper.pause()
+    assert skipper.paused
+    workflow_env.worker(LUA)
+    workflow_env.client.start("DayLater", "day-6", {"name": "gus"})
+    workflow_env.wait_until_waiting("day-6", "timer")
+    looked = skipper.checks
+    wait_until(lambda: skipper.checks >= looked + 3, what="the skipper to look three times")
+    assert workflow_env.skips == 0 and workflow_env.clock.skipped == 0.0
+    skipper.resume()
+    assert workflow_env.client.result("day-6", timeout=30) == "hello gus, a day later"
+    assert timer_gap(workflow_env, "day-6") >= DAY
