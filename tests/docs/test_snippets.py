@@ -70,7 +70,7 @@ def test_testing_doc_snippets_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         sys.modules.pop("billing", None)
     out = capsys.readouterr().out
     assert "three tips for ann" in out and "RUNNING until" in out
-    assert "send_hints" in out
+    assert "the history recorded activity 'send_tips'" in out and "'send_hints'" in out
 
     files = named_files(doc)
     assert {"test_onboarding.py", "pytest.ini"} <= set(files)
