@@ -64,6 +64,28 @@ def engine_options() -> argparse.ArgumentParser:
     return p
 
 
+def worker_wait(text: str) -> float | None:
+    """``--wait-engine`` of the worker commands: seconds, or ``forever`` (None)."""
+    if text.strip().lower() in ("forever", "inf", "infinity"):
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds or 'forever', got {text!r}") from None
+    if seconds < 0 or seconds != seconds:
+        raise argparse.ArgumentTypeError(f"expected 0 or more seconds, got {text!r}")
+    return seconds
+
+
+def add_worker_wait(p: argparse.ArgumentParser) -> None:
+    """Add ``--wait-engine SECONDS|forever`` for a command that runs a worker."""
+    p.add_argument("--wait-engine", type=worker_wait, metavar="SECONDS|forever",
+                   default=argparse.SUPPRESS,
+                   help="how long a worker keeps trying an engine that has not answered yet "
+                        "before it gives up with exit 4 (default: forever, as it waits for an "
+                        "engine that restarts)")
+
+
 def make_client(args: argparse.Namespace) -> Client:
     """A client from the flags, falling back on ``ASSAY_ENGINE_URL`` / ``ASSAY_TOKEN``."""
     url = args.url or os.environ.get("ASSAY_ENGINE_URL") or DEFAULT_ENGINE_URL

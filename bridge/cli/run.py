@@ -20,6 +20,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from bridge.cli.remote import EXIT_UNREACHABLE, add_worker_wait
+
 EXIT_INTERRUPTED = 130
 
 
@@ -59,6 +61,7 @@ def register(sub: Any) -> None:
              "(all are on by default, as in assay; docs/security.md)",
     )
     p.add_argument("-v", "--verbose", action="store_true", help="show log.debug lines")
+    add_worker_wait(p)
     p.set_defaults(func=run_command)
 
 
@@ -69,7 +72,7 @@ def run_command(args: argparse.Namespace) -> int:
     from bridge.errors import ConfigError, LuaScriptError
     from bridge.globals import emit
     from bridge.runtime.runtime import Control, Runtime, check_globals_off, default_modules_dir
-    from bridge.worker import WorkerStopped, install_engine_hooks
+    from bridge.worker import EngineNeverAnswered, WorkerStopped, install_engine_hooks
 
     path = Path(args.script)
     if path.suffix != ".lua":
@@ -101,7 +104,8 @@ def run_command(args: argparse.Namespace) -> int:
             )
             if args.verbose:
                 rt.options.log_level = logging.DEBUG
-            install_engine_hooks(rt, on_registered=is_worker.set)
+            install_engine_hooks(rt, on_registered=is_worker.set,
+                                 wait_engine=getattr(args, "wait_engine", None))
             lua_arg = rt.to_lua([a.encode() for a in args.args])
             lua_arg[0] = args.script.encode()
             rt.set_global("arg", lua_arg)
@@ -111,6 +115,8 @@ def run_command(args: argparse.Namespace) -> int:
         except WorkerStopped:
             logging.getLogger("assay").info("worker stopped")
             outcome["code"] = 0
+        except EngineNeverAnswered:  # the worker logged why
+            outcome["code"] = EXIT_UNREACHABLE
         except LuaScriptError as exc:
             text = exc.message
             if exc.lua_traceback:

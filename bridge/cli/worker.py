@@ -19,9 +19,16 @@ from types import FrameType, ModuleType
 from typing import Any
 
 from bridge.cli.output import Column, cell, col, print_error, print_json, print_table
-from bridge.cli.remote import EXIT_OK, engine_command, engine_options, group_help
+from bridge.cli.remote import (
+    EXIT_OK,
+    EXIT_UNREACHABLE,
+    add_worker_wait,
+    engine_command,
+    engine_options,
+    group_help,
+)
 from bridge.client import Client, decode_json_text
-from bridge.errors import ConfigError
+from bridge.errors import ConfigError, EngineUnavailableError
 
 EXIT_INTERRUPTED = 130
 
@@ -65,6 +72,7 @@ def register(sub: Any) -> None:
     p.add_argument("--queue", metavar="Q", help="task queue, replacing the worker's own")
     p.add_argument("--concurrency", type=int, metavar="N",
                    help="poll loops, each with its own Lua runtime (default: the worker's own)")
+    add_worker_wait(p)
     p.set_defaults(func=run_command)
 
 
@@ -129,6 +137,8 @@ def run_command(args: argparse.Namespace) -> int:
         worker.queue = args.queue
     if args.concurrency is not None:
         worker.concurrency = args.concurrency
+    if hasattr(args, "wait_engine"):  # given: replaces the worker's own
+        worker.wait_engine = args.wait_engine
     signals = {"count": 0}
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -149,6 +159,9 @@ def run_command(args: argparse.Namespace) -> int:
         for s, handler in previous.items():
             signal.signal(s, handler)
     if worker.errors:
-        print_error(f"worker stopped on an error: {worker.errors[0]!r}")
+        error = worker.errors[0]
+        if isinstance(error, EngineUnavailableError):  # the worker logged why
+            return EXIT_UNREACHABLE
+        print_error(f"worker stopped on an error: {type(error).__name__}: {error}")
         return 1
     return EXIT_OK

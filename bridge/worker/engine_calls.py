@@ -15,11 +15,11 @@ User calls of ``http.*`` to other hosts are untouched and keep assay's behaviour
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from bridge.globals import emit
 from bridge.globals.http import HttpTransportError
 from bridge.worker.inprocess_transport import InProcessTransport
 from bridge.worker.transport import EngineTransport
@@ -28,14 +28,13 @@ if TYPE_CHECKING:
     from bridge.runtime.host import LuaHost
     from bridge.wire import InProcessEngine
 
-logger = logging.getLogger(__name__)
 
 INITIAL_BACKOFF_S = 0.05
 MAX_BACKOFF_S = 2.0
 # How long a call that delivers finished work keeps retrying after a stop was requested.
 STOP_GRACE_S = 10.0
-# How long the first contact (connect's /health) waits for an engine that is not up.
-CONNECT_PATIENCE_S = 30.0
+#: How long a worker waits for a first engine by default: as long as it rides out a restart.
+WAIT_FOREVER = None
 # Answers that mean "not now" (engine-api: 503 with Retry-After when the database is busy, full
 # or down; 502/504 from a proxy in front): retried like a transport failure. workflow.lua ignores
 # the status of /complete, /fail and /commands, so without this a finished activity's result
@@ -47,24 +46,39 @@ def _text(value: Any) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
-def _log_failure(path: bytes, body: Any) -> None:
+def _log_failure(rt: LuaHost, path: bytes, body: Any) -> None:
     """Log a failure the worker is about to report (an activity's /fail, a FailWorkflow
     command). ``body`` is the call's own Lua table, read during the call."""
     try:
         if path.endswith(b"/fail") and path.startswith(b"/tasks/"):
-            logger.warning("activity %s failed: %s", _text(path.split(b"/")[2]),
-                           _text(body[b"error"]))
+            emit(rt, "WARN", f"worker: activity {_text(path.split(b'/')[2])} failed: "
+                             f"{_text(body[b'error'])}")
         elif path.endswith(b"/commands"):
             workflow_id = _text(path.split(b"/")[2])
             for cmd in (body[b"commands"] or {}).values():
                 if cmd[b"type"] == b"FailWorkflow":
-                    logger.warning("workflow %s failed: %s", workflow_id, _text(cmd[b"error"]))
+                    emit(rt, "WARN", f"worker: workflow {workflow_id} failed: "
+                                     f"{_text(cmd[b'error'])}")
     except (TypeError, KeyError, AttributeError, IndexError):
         pass  # an unexpected shape is the engine's to reject, not the log's
 
 
+def _worth_logging(attempt: int) -> bool:
+    """Retry lines for attempts 1-5, then every 30th (about once a minute at the 2 s cap)."""
+    return attempt <= 5 or attempt % 30 == 0
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.2f} s" if value < 10 else f"{value:.0f} s"
+
+
 class WorkerStopped(BaseException):
     """Raised at the top of the poll loop once a stop was requested (private control flow)."""
+
+
+class EngineNeverAnswered(BaseException):
+    """Raised when no engine answered within the worker's ``wait_engine`` (private control
+    flow: it passes through workflow.lua as itself; the worker logged why)."""
 
 
 _ACTIVITY_HOOK = r"""
@@ -87,6 +101,7 @@ def install_engine_hooks(
     on_registered: Callable[[], None] | None = None,
     engine: InProcessEngine | None = None,
     engine_url: str | None = None,
+    wait_engine: float | None = WAIT_FOREVER,
 ) -> None:
     """Arrange for ``require("assay.workflow")`` in ``rt`` to return the hooked module.
 
@@ -98,6 +113,8 @@ def install_engine_hooks(
         engine: an engine in this process; calls to ``engine_url`` are answered by it
             (:mod:`bridge.worker.inprocess_transport`) instead of over a socket.
         engine_url: the base URL workflow.lua is given for ``engine``.
+        wait_engine: until an engine has answered once, how many seconds to keep trying before
+            :class:`EngineNeverAnswered` (None: for ever, as after a restart).
     """
 
     control = rt.control
@@ -115,7 +132,7 @@ def install_engine_hooks(
                 raise WorkerStopped()
             if path.endswith(_REPORTS_ACTIVITY):
                 control.in_task = False  # workflow.lua reports right after the activity returned
-            _log_failure(path, body)
+            _log_failure(rt, path, body)
             delay = INITIAL_BACKOFF_S
             attempt = 0
             started = time.monotonic()
@@ -132,26 +149,36 @@ def install_engine_hooks(
                     status = resp[b"status"]
                     if status not in RETRY_STATUSES:
                         connected["ok"] = True
+                        if attempt >= 1:
+                            emit(rt, "INFO", f"worker: engine answered {_text(method)} "
+                                             f"{path.decode()} after {attempt + 1} attempts")
                         if on_registered is not None and path == b"/workers/register" \
                                 and status == 200:
                             on_registered()
                         return resp
                     reason = f"engine answered {status}"
                 now = time.monotonic()
-                if not connected["ok"] and now - started > CONNECT_PATIENCE_S:
-                    if failure is not None:
-                        raise failure
-                    return resp
+                if not connected["ok"] and wait_engine is not None:
+                    delay = min(delay, wait_engine - (now - started))
+                if delay <= 0:
+                    text = (f"no engine answered within {_seconds(wait_engine or 0.0)} "
+                            f"({attempt + 1} attempts; last: {reason}); giving up. Is it "
+                            f"running at that address? (--wait-engine sets how long to wait)")
+                    emit(rt, "ERROR", f"worker: {text}")
+                    raise EngineNeverAnswered(text) from None
                 if stop_event.is_set():
                     if not path.endswith(_DELIVERS_RESULT):
                         raise WorkerStopped() from failure
                     stop_seen_at = stop_seen_at or now
                     if now - stop_seen_at > STOP_GRACE_S:
-                        logger.error("giving up delivering %s after stop: %s", path.decode(), reason)
+                        emit(rt, "ERROR", f"worker: giving up delivering {path.decode()} after "
+                                          f"the stop request: {reason}")
                         raise WorkerStopped() from failure
                 attempt += 1
-                logger.warning("%s on %s (attempt %d); retrying in %.2fs", reason, path.decode(),
-                               attempt, delay)
+                if _worth_logging(attempt):
+                    emit(rt, "WARN", f"worker: {reason} on {_text(method)} {path.decode()} "
+                                     f"(attempt {attempt}, {_seconds(now - started)} so far); "
+                                     f"retrying in {_seconds(delay)}")
                 stop_event.wait(delay)
                 delay = min(delay * 2, MAX_BACKOFF_S)
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bridge.errors import ConfigError
+from bridge.errors import ConfigError, EngineUnavailableError
 from bridge.runtime.runtime import (
     DEFAULT_MEMORY_LIMIT,
     Control,
@@ -26,7 +26,7 @@ from bridge.runtime.runtime import (
     check_globals_off,
     default_modules_dir,
 )
-from bridge.worker.engine_calls import WorkerStopped, install_engine_hooks
+from bridge.worker.engine_calls import EngineNeverAnswered, WorkerStopped, install_engine_hooks
 from bridge.worker.trampoline import ActivityHandler, PythonHandlers, WorkflowHandler
 from bridge.wire import DEFAULT_QUEUE, IN_PROCESS_URL, InProcessEngine
 
@@ -67,7 +67,12 @@ class Worker:
             ``$ASSAY_MODULES_PATH``, else ``~/.assay/modules``, read when the worker is made.
         globals_off: groups of Lua globals to leave out of every runtime, e.g.
             ``{"shell", "process", "db"}`` (docs/security.md).
-        log_stderr: write Lua ``log.*`` lines to stderr (they always reach the ``assay`` logger).
+        log_stderr: write Lua ``log.*`` lines and the worker's own lines (retries, failures it
+            reports) to stderr, timestamped; they always reach the ``assay`` logger.
+        wait_engine: seconds to keep trying an engine that has not answered yet before the
+            poll loops end with :class:`~bridge.errors.EngineUnavailableError` (raised by
+            :meth:`run`, listed in :attr:`errors`); ``None`` (the
+            default) waits for ever, as the worker does for an engine that restarts.
 
     Example::
 
@@ -95,6 +100,7 @@ class Worker:
         modules_path: str | Path | None = None,
         globals_off: Collection[str] = (),
         log_stderr: bool = True,
+        wait_engine: float | None = None,
     ) -> None:
         if concurrency < 1:
             raise ConfigError("concurrency must be at least 1")
@@ -113,6 +119,9 @@ class Worker:
         self.memory_limit = memory_limit
         self.search_paths = list(search_paths)
         self.log_stderr = log_stderr
+        if wait_engine is not None and wait_engine < 0:
+            raise ConfigError("wait_engine must be 0 or more seconds (None: for ever)")
+        self.wait_engine = wait_engine
         self._workflows: dict[str, WorkflowHandler] = {}
         self._activities: dict[str, ActivityHandler] = {}
         self._lua: list[_LuaSource] = []
@@ -246,6 +255,7 @@ class Worker:
                 on_registered=self._note_registered,
                 engine=self.engine,
                 engine_url=self.url,
+                wait_engine=self.wait_engine,
             )
             module = rt.require("assay.workflow")
             listen_opts = self._load_scripts(rt, module)
@@ -263,6 +273,9 @@ class Worker:
             rt.call(module[b"listen"], rt.to_lua(opts))
         except WorkerStopped:
             logger.info("worker loop %d stopped", index)
+        except EngineNeverAnswered as exc:  # the hook logged it
+            self._errors.append(EngineUnavailableError(str(exc)))
+            self._stop.set()
         except BaseException as exc:  # noqa: BLE001 - handed to run() and the other loops
             logger.error("worker loop %d failed: %s", index, exc)
             self._errors.append(exc)

@@ -14,7 +14,7 @@ from tests.helpers import wait_until
 def test_a_reported_workflow_failure_is_logged(engine_server: EngineServer, worker: Worker,
                                                queue: str,
                                                caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.WARNING, logger="bridge.worker.engine_calls")
+    caplog.set_level(logging.WARNING, logger="assay")
     with Client(engine_server.url) as client:
         wid = client.start("Fails", task_queue=queue)["workflow_id"]
         client.wait(wid, timeout=60)
