@@ -47,3 +47,22 @@ def test_package_is_typed() -> None:
     from importlib import resources
 
     assert (resources.files("bridge") / "py.typed").is_file()
+
+
+TESTING = {
+    "EngineServer", "EngineServerError", "FakeClock", "SkippingClock", "TimeSkipper",
+    "WorkflowEnvironment", "end_event", "load_history", "normalize_events", "replay",
+}
+
+
+def test_testing_kit_is_pinned_and_documented() -> None:
+    import bridge.testing as kit
+
+    assert set(kit.__all__) == TESTING
+    assert set(dir(kit)) >= TESTING
+    for name in kit.__all__:
+        obj = getattr(kit, name)
+        assert inspect.getdoc(obj), name
+        assert callable(obj), name  # a function or class, never the submodule of that name
+    import bridge.testing.replay  # noqa: F401 - importing the submodule keeps the function
+    assert inspect.isfunction(kit.replay)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -57,8 +59,11 @@ def test_wheel_contains_the_dashboard_files(wheel: Path) -> None:
     assert expected <= names, sorted(expected - names)
 
 
-def test_installed_wheel_runs_a_lua_script(wheel: Path, tmp_path: Path) -> None:
-    env_dir = tmp_path / "venv"
+@pytest.fixture(scope="module")
+def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A virtual environment with the wheel installed (not editable, as CI installs it); its
+    directory."""
+    env_dir = tmp_path_factory.mktemp("installed") / "venv"
     venv.EnvBuilder(with_pip=False).create(env_dir)
     py = env_dir / "bin" / "python"
     subprocess.run(
@@ -76,6 +81,12 @@ def test_installed_wheel_runs_a_lua_script(wheel: Path, tmp_path: Path) -> None:
     ).stdout.strip()
     deps = {sysconfig.get_path("purelib"), sysconfig.get_path("platlib")}
     (Path(target) / "test-deps.pth").write_text("\n".join(sorted(deps)) + "\n")
+    return env_dir
+
+
+def test_installed_wheel_runs_a_lua_script(installed: Path, tmp_path: Path) -> None:
+    env_dir = installed
+    py = env_dir / "bin" / "python"
     script = tmp_path / "hello.lua"
     script.write_text(SCRIPT)
     where = subprocess.run(
@@ -89,3 +100,20 @@ def test_installed_wheel_runs_a_lua_script(wheel: Path, tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == '{"n":3,"ok":true}'
+
+
+def test_installed_wheel_brings_its_pytest_plugin(installed: Path, tmp_path: Path) -> None:
+    # the sample project's tests use the workflow_env fixture with no conftest and no -p: the
+    # wheel's pytest11 entry point provides it (PYTHONPATH dropped: only the wheel's bridge)
+    shutil.copytree(ROOT / "examples" / "testing", tmp_path / "examples" / "testing",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.db"))
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTHONPATH", "PYTEST_ADDOPTS", "PYTEST_PLUGINS",
+                        "PYTEST_DISABLE_PLUGIN_AUTOLOAD")}
+    done = subprocess.run(
+        [str(installed / "bin" / "python"), "-m", "pytest", "-p", "no:cacheprovider", "-W",
+         "error", "--strict-markers", "-q", "examples/testing"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240, check=False,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    assert "5 passed" in done.stdout

@@ -383,6 +383,24 @@ class Engine:
         self._announce_ready(at)
         return self._read(self._next_deadline, now=at)
 
+    def next_idle_deadline(self) -> float | None:
+        """The earliest time background work is due (a timer, an activity's retry backoff or
+        timeout, a cron schedule) when nothing is in hand: no live workflow has a workflow
+        task ready or leased, or an activity ready or running. None when work is in hand or
+        nothing is scheduled.
+
+        What the time-skipping test clock of :mod:`bridge.testing` jumps to. Leases and worker
+        liveness are left out: they are not time a workflow waits on.
+        """
+        def read(op: Op) -> float | None:
+            tx = op.tx
+            if tx.has_work_in_hand(op.now):
+                return None
+            values = [v for v in (tx.next_timer_at(), tx.next_activity_deadline(op.now),
+                                  tx.next_schedule_at()) if v is not None]
+            return min(values) if values else None
+        return self._read(read)
+
     def _announce_ready(self, at: float) -> None:
         after = self._ready_checked_at if self._ready_checked_at is not None else float("-inf")
 

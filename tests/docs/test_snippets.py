@@ -5,12 +5,17 @@
 * ``docs/cli.md``: its ``sh`` blocks run as a reader would type them (tests/examples/readme.py).
 * ``README.md``: every ``assay-bridge`` command parses, every Python block compiles, and the
   client snippet runs against the hello example's worker.
+* ``docs/testing.md``: in a copy of examples/testing, its ``python`` blocks run in order in one
+  namespace; a block whose info names a file (```` ```python test_x.py ````, ```` ```ini
+  pytest.ini ````) is written to that file, and its ``sh`` blocks then run there (pytest with the
+  installed plugin; the replay command against an in-process engine serving HTTP).
 """
 
 from __future__ import annotations
 
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,6 +26,12 @@ import pytest
 from bridge.cli import build_parser
 from bridge.testing import EngineServer
 from tests.examples.readme import ROOT, environment, run_readme
+from tests.testing.pytest_run import (
+    onboarding_engine,
+    plugin_is_installed,
+    run_shell_lines,
+    shell_environment,
+)
 
 DOCS = ROOT / "docs"
 _FENCE = re.compile(r"^```([^\n]*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
@@ -29,6 +40,53 @@ _FENCE = re.compile(r"^```([^\n]*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 def fenced(path: Path, info: str) -> list[str]:
     return [m.group(2) for m in _FENCE.finditer(path.read_text(encoding="utf-8"))
             if m.group(1).strip() == info]
+
+
+def named_files(path: Path) -> dict[str, str]:
+    """Blocks whose info string is a language and a file name: ``{file name: text}``."""
+    out = {}
+    for m in _FENCE.finditer(path.read_text(encoding="utf-8")):
+        words = m.group(1).split()
+        if len(words) == 2:
+            out[words[1]] = m.group(2)
+    return out
+
+
+def test_testing_doc_snippets_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    doc = DOCS / "testing.md"
+    project = tmp_path / "project"
+    shutil.copytree(ROOT / "examples" / "testing", project,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.db"))
+    monkeypatch.chdir(project)
+    monkeypatch.syspath_prepend(str(project))
+    blocks = fenced(doc, "python")
+    assert len(blocks) >= 4
+    namespace: dict[str, object] = {"__name__": "docs_testing"}
+    try:
+        for i, code in enumerate(blocks):
+            exec(compile(code, f"docs/testing.md block {i + 1}", "exec"), namespace)
+    finally:
+        sys.modules.pop("billing", None)
+    out = capsys.readouterr().out
+    assert "three tips for ann" in out and "RUNNING until" in out
+    assert "the history recorded activity 'send_tips'" in out and "'send_hints'" in out
+
+    files = named_files(doc)
+    assert {"test_onboarding.py", "pytest.ini"} <= set(files)
+    for name, text in files.items():
+        (project / name).write_text(text, encoding="utf-8")
+    lines = [ln.strip() for block in fenced(doc, "sh") for ln in block.splitlines()
+             if ln.strip() and not ln.strip().startswith("#")]
+    assert lines
+    assert plugin_is_installed(), "install the package (pip install -e .) for its pytest plugin"
+    with onboarding_engine(project / "workflows.lua") as url:
+        outcomes = run_shell_lines(lines, project, shell_environment(url))
+    for line, done in outcomes.items():
+        if line.startswith("python -m pytest"):
+            assert "7 passed" in done.stdout, done.stdout  # the sample's 5 and the doc's 2
+        if "workflow replay" in line:
+            assert "replay OK" in done.stdout, done.stdout
 
 
 def test_python_api_snippets_run(fresh_engine_server: EngineServer, capsys: pytest.CaptureFixture[str]) -> None:

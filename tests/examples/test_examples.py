@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from bridge import Client
 from bridge.testing import EngineServer
 from tests.helpers import wait_until
 from tests.examples.readme import ROOT, blocks, environment, run_readme
+from tests.testing.pytest_run import onboarding_engine, run_shell_lines, shell_environment
 
 EXAMPLES = ROOT / "examples"
 
@@ -87,3 +89,21 @@ def test_python_only(fresh_engine_server: EngineServer, tmp_path: Path) -> None:
     failed = [out for cmd, out in run.outputs.items() if cmd.endswith('echo "exit code $?"')]
     assert failed[0].stdout.strip() == "exit code 1"
     assert "unknown sku 'kiwi'" in failed[0].stderr
+
+
+def test_testing(tmp_path: Path) -> None:
+    # the sample project's README, run in a copy of the sample as its user would: its tests
+    # (fixture from the installed plugin), then the replay command against an engine
+    project = tmp_path / "testing"
+    shutil.copytree(EXAMPLES / "testing", project,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.db"))
+    lines = [line for block in blocks(EXAMPLES / "testing" / "README.md")
+             for line in block.commands]
+    assert any(line.startswith("python -m pytest") for line in lines)
+    with onboarding_engine(project / "workflows.lua") as url:
+        outcomes = run_shell_lines(lines, project, shell_environment(url))
+    for line, done in outcomes.items():
+        if line.startswith("python -m pytest"):
+            assert "5 passed" in done.stdout, done.stdout
+        if "workflow replay" in line:
+            assert "replay OK" in done.stdout, done.stdout

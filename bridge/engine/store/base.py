@@ -332,6 +332,13 @@ class Tx(Protocol):
         and ready at ``now``)."""
         ...
 
+    def has_work_in_hand(self, now: float) -> bool:
+        """True if a live workflow has work a worker holds or could take at ``now``: a workflow
+        task that is dispatchable or leased, or an activity that is RUNNING or PENDING and
+        ready at ``now``. False means every live workflow waits on time (timers, retry
+        backoffs), on signals or on nothing (time skipping of ``bridge.testing``)."""
+        ...
+
     def insert_signal_wait(self, workflow_id: str, name: str, signal_count: int) -> bool:
         """Record a wait for signal ``name`` after ``signal_count`` arrivals; False if known."""
         ...

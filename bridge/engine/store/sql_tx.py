@@ -366,6 +366,15 @@ class SqlTx:
             " WHERE w.namespace = ? AND a.status = 'PENDING' AND a.scheduled_at <= ? AND"
             " w.status NOT IN " + _TERMINAL_SQL, (namespace, namespace, now))
 
+    def has_work_in_hand(self, now: float) -> bool:
+        return self._x(
+            "SELECT 1 WHERE EXISTS (SELECT 1 FROM workflows WHERE status NOT IN " + _TERMINAL_SQL +
+            " AND (needs_dispatch = 1 OR dispatch_claimed_by IS NOT NULL))"
+            " OR EXISTS (SELECT 1 FROM workflow_activities a JOIN workflows w"
+            " ON w.id = a.workflow_id WHERE w.status NOT IN " + _TERMINAL_SQL +
+            " AND (a.status = 'RUNNING' OR (a.status = 'PENDING' AND a.scheduled_at <= ?)))",
+            (now,)).fetchone() is not None
+
     def insert_signal_wait(self, workflow_id: str, name: str, signal_count: int) -> bool:
         return self._count("INSERT INTO workflow_signal_waits (workflow_id, name, signal_count) "
                            "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",

@@ -128,3 +128,35 @@ def test_pause_resume_delete(core: Engine, clock: FakeClock) -> None:
     for call in (core.get_schedule, core.delete_schedule, core.pause_schedule):
         with pytest.raises(NotFoundError, match="not found: schedule s"):
             call("s", namespace="ns")
+
+
+def test_next_idle_deadline_is_the_next_wait_on_time_once_nothing_is_in_hand(
+        core: Engine, clock: FakeClock) -> None:
+    assert core.next_idle_deadline() is None  # nothing scheduled
+    core.start_workflow(workflow_type="T", workflow_id="w1")
+    assert core.next_idle_deadline() is None  # a workflow task to take
+    assert poll_task(core, queue="default", worker_id="k") is not None
+    assert core.next_idle_deadline() is None  # one in hand
+    t0 = clock.now()
+    core.submit_commands("w1", worker_id="k", commands=[
+        {"type": "ScheduleTimer", "seq": 1, "duration_secs": 86400}])
+    assert core.next_idle_deadline() == t0 + 86400
+    core.start_workflow(workflow_type="T", workflow_id="w2")
+    assert core.next_idle_deadline() is None  # w2's task is ready
+    assert poll_task(core, queue="default", worker_id="k") is not None
+    assert core.next_idle_deadline() is None  # and now in hand
+    core.submit_commands("w2", worker_id="k", commands=[
+        {"type": "ScheduleActivity", "seq": 1, "name": "a", "task_queue": "default"}])
+    assert core.next_idle_deadline() is None  # its activity is ready
+    act = core.poll_activity_task(queue="default", worker_id="k")
+    assert act is not None
+    assert core.next_idle_deadline() is None  # and running
+    core.fail_activity(act["id"], "boom")  # retried after a backoff: a wait on time
+    retry_at = core.get_activity(act["id"])["scheduled_at"]
+    assert t0 < retry_at < t0 + 86400
+    assert core.next_idle_deadline() == retry_at
+    core.terminate_workflow("w2")
+    assert core.next_idle_deadline() == t0 + 86400
+    core.create_schedule(name="hourly", workflow_type="T", cron_expr="0 * * * *")
+    nxt = core.get_schedule("hourly")["next_run_at"]
+    assert core.next_idle_deadline() == min(t0 + 86400, nxt)

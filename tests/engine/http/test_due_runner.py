@@ -80,3 +80,24 @@ def test_runner_reports_a_non_retryable_failure_and_stops() -> None:
     assert done.wait(5)
     runner.stop()
     assert isinstance(failed[0], StoreError)
+
+
+def test_a_poke_after_the_clock_jumped_past_the_awaited_deadline_runs_now() -> None:
+    from bridge.engine.clock import FakeClock
+
+    clock = FakeClock()
+    ran = threading.Semaphore(0)
+
+    def run_due() -> float | None:
+        ran.release()
+        return clock.now() + 3600  # the runner now waits (in wall seconds) for an hour
+
+    runner = DueRunner(run_due, max_idle_s=60, clock=clock.now)
+    runner.start()
+    try:
+        assert ran.acquire(timeout=5)
+        clock.advance(7200)  # past the awaited deadline, as time skipping does
+        runner.poke(clock.now())
+        assert ran.acquire(timeout=5)
+    finally:
+        runner.stop()

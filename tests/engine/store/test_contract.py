@@ -506,3 +506,27 @@ def test_what_workflows_wait_on(store: Store) -> None:
         tx.insert_signal_wait("w", "go", 0)
         tx.insert_signal_wait("w", "go", 2)
         assert [(r["name"], r["signal_count"]) for r in tx.list_signal_waits("w")] == [("go", 2)]
+
+
+def test_work_in_hand_is_a_ready_or_held_task_of_a_live_workflow(store: Store) -> None:
+    add_workflow(store, "done", status="COMPLETED", needs_dispatch=1)
+    with store.transaction(write=True) as tx:
+        tx.insert_activity(act_row("done", 1, task_queue="other"))  # a finished workflow's leftovers are not work
+        assert not tx.has_work_in_hand(T0)
+    add_workflow(store, "w")
+    with store.transaction(write=True) as tx:
+        assert tx.has_work_in_hand(T0)  # a dispatchable workflow task
+        claimed = tx.claim_workflow_task(queue="q", worker_id="w1", now=T0)
+        assert claimed is not None
+        assert tx.has_work_in_hand(T0)  # a leased one
+        tx.update_workflow("w", {"dispatch_claimed_by": None})
+        assert not tx.has_work_in_hand(T0)
+        tx.insert_timer("w", 1, T0 + 60)
+        tx.insert_activity(act_row("w", 2, scheduled_at=T0 + 30))
+        assert not tx.has_work_in_hand(T0)  # waiting on time only
+        assert tx.has_work_in_hand(T0 + 30)  # the backoff has ended: the activity is ready
+        got = tx.claim_activity_task(queue="q", worker_id="w1", now=T0 + 30)
+        assert got is not None
+        assert tx.has_work_in_hand(T0)  # running
+        tx.update_activity(got["id"], {"status": "COMPLETED"})
+        assert not tx.has_work_in_hand(T0 + 30)
