@@ -1,4 +1,4 @@
-"""Issue 7's benchmark: assay-bridge and its peers (DBOS, Temporal) side by side, one run.
+"""The benchmark: assay-bridge and its peers (DBOS, Temporal) side by side, one run.
 
     python bench/run.py                       # the full run (several minutes)
     python bench/run.py --quick               # small sizes, a minute or two
@@ -153,6 +153,7 @@ ROWS: list[tuple[str, tuple[str, ...], str, str]] = [
     ("W1 total, sequential (Lua)", ("w1_lua", "total_s"), "s", "lower"),
     ("W1 total, sequential (Python)", ("w1_py", "total_s"), "s", "lower"),
     ("W1 p50 (Python)", ("w1_py", "p50_ms"), "ms", "lower"),
+    ("W1 engine HTTP calls per workflow (Python)", ("w1_py", "calls_per_workflow"), "", "lower"),
     ("W1 p99 (Python)", ("w1_py", "p99_ms"), "ms", "lower"),
     ("W2 idle pickup p50 (Python)", ("w2_py", "p50_ms"), "ms", "lower"),
     ("W2 idle pickup p99 (Python)", ("w2_py", "p99_ms"), "ms", "lower"),
@@ -216,6 +217,19 @@ def table(results: dict[str, dict[str, Any]], peers: list[str]) -> str:
             lines.append("")
             lines.append(f"| W6 peer: DBOS on PostgreSQL | {'; '.join(f'{l}: {fmt(_get(dpg, *p), u)}' for l, p, u, _ in (ROWS[1], ROWS[8]) if _get(dpg, *p) is not None) or dpg.get('error', '-')} |")
             lines.append("|---|---|")
+    floor = results.get("floor")
+    if floor:
+        lines.append("")
+        lines.append("| Engine CPU per HTTP call (W1) | ms | over the floor |")
+        lines.append("|---|---|---|")
+        if "error" in floor:
+            lines.append(f"| floor not measured | {floor['error']} | |")
+        base = floor.get("cpu_ms_per_call")
+        lines.append(f"| floor: a no-op starlette route on the same server stack | {fmt(base)} | 1.00x |")
+        for kind, label in (("lua", "Lua"), ("py", "Python")):
+            v = _get(ours, f"w1_{kind}", "engine_cpu_ms_per_call")
+            if v is not None:
+                lines.append(f"| the engine during W1 ({label}) | {fmt(v)} | {ratio(v, base)} |")
     w7 = results.get("w7")
     if w7:
         lines.append("")
@@ -322,6 +336,9 @@ def one_round(args: argparse.Namespace, sizes: dict[str, Any], peers: list[str],
                     timeout_s)
             finally:
                 drop_pg_database(args.postgres, name)
+    if "w1" in todo:
+        results["floor"] = run_system("floor_bench.py", ["--calls", str(20 * sizes["w1"])],
+                                      timeout_s)
     if "w7" in todo:
         results["w7"] = cold_start(sizes["w7"])
     return results

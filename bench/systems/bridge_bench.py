@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import emit, latency_summary, log, rss_mb, step_summary
+from common import cpu_s, emit, http_calls, latency_summary, log, rss_mb, step_summary
 
 from bridge import Client
 from bridge.testing import EngineServer
@@ -73,13 +73,22 @@ def warm(c: Client, wf_type: str, n: int = 20) -> None:
         run_one(c, wf_type, i)
 
 
-def w1(c: Client, wf_type: str, n: int) -> dict[str, Any]:
+def w1(c: Client, wf_type: str, n: int, engine: EngineServer | None = None) -> dict[str, Any]:
+    """Sequential workflows; with ``engine``, also the engine's CPU per HTTP call it answered
+    and the calls per workflow (from its ``/metrics``, read before and after)."""
     warm(c, wf_type)
     samples = []
+    if engine is not None:
+        cpu0, calls0 = cpu_s(engine.pid or 0), http_calls(engine.url)
     t0 = time.perf_counter()
     for i in range(n):
         samples.append(run_one(c, wf_type, i))
-    return latency_summary(samples, time.perf_counter() - t0)
+    out = latency_summary(samples, time.perf_counter() - t0)
+    if engine is not None:
+        cpu, calls = cpu_s(engine.pid or 0) - cpu0, http_calls(engine.url) - calls0 - 1
+        out["engine_cpu_ms_per_call"] = cpu * 1000 / calls if calls else 0.0
+        out["calls_per_workflow"] = calls / n
+    return out
 
 
 def w2(c: Client, wf_type: str, n: int, idle_s: float) -> dict[str, Any]:
@@ -146,7 +155,7 @@ def main() -> None:
                 for kind in wanted:
                     if "w1" in todo:
                         log(f"bridge w1 {kind}")
-                        out[f"w1_{kind}"] = w1(c, kinds[kind], args.w1)
+                        out[f"w1_{kind}"] = w1(c, kinds[kind], args.w1, engine)
                         completed += args.w1 + 20
                     if "w2" in todo:
                         log(f"bridge w2 {kind}")

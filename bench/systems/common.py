@@ -70,3 +70,24 @@ def emit(results: dict[str, Any]) -> None:
 def log(msg: str) -> None:
     """Progress on stderr."""
     print(msg, file=sys.stderr, flush=True)
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (from /proc), 0.0 if unknown."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    import os
+
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def http_calls(url: str) -> float:
+    """How many HTTP requests an assay-bridge engine has answered (its ``/metrics``)."""
+    import requests
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = requests.get(url + "/metrics", timeout=30).text
+    return sum(s.value for f in text_string_to_metric_families(text) for s in f.samples
+               if s.name == "assay_bridge_http_request_duration_seconds_count")
