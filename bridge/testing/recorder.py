@@ -19,6 +19,8 @@ from typing import Any
 
 from bridge.errors import ConfigError
 from bridge.runtime.runtime import Runtime
+from bridge.globals.json import to_lua_keeping_objects, to_python_keeping_objects
+from bridge.worker.context import Later
 from bridge.worker.trampoline import PythonHandlers, WorkflowHandler
 
 # Installed once per runtime, before the user's Lua runs: connect/listen do nothing (as in
@@ -141,8 +143,14 @@ def run_task(code: WorkflowCode, task: Mapping[str, Any]) -> Recording:
             for name, fn in code.python.items():
                 rt.call(module[b"define"], name.encode(), handlers.workflow(fn))
         commands, calls = rt.call(run, json.dumps(task).encode())
+        def plain(value: Any) -> Any:
+            # a Python workflow's activity input reaches workflow.lua unconverted (Later)
+            if isinstance(value, Later):
+                return to_python_keeping_objects(rt, to_lua_keeping_objects(rt, value.value))
+            return value
+
         recorded = [
-            Call(str(c.get("method")), (c.get("a"), c.get("b"), c.get("c")),
+            Call(str(c.get("method")), (plain(c.get("a")), plain(c.get("b")), plain(c.get("c"))),
                  str(c.get("outcome") or "yielded"))
             for c in rt.to_python(calls) or []
         ]

@@ -22,6 +22,16 @@ if TYPE_CHECKING:
 CANCEL_SENTINEL = "__ASSAY_WORKFLOW_CANCELLED__"
 
 
+class Later:
+    """A Python value handed to workflow.lua unconverted, made a Lua value only if the call
+    that got it yields a new command (:mod:`bridge.worker.trampoline`)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
 class _Suspend(BaseException):
     """Unwinds a Python workflow handler at a step that has no result yet (private)."""
 
@@ -94,7 +104,10 @@ class WorkflowContext:
             "heartbeat_timeout_secs": heartbeat_timeout_secs,
         }
         opts = {k: v for k, v in opts.items() if v is not None}
-        return self._step(b"execute_activity", name.encode(), to_lua(self._rt, input), to_lua(self._rt, opts))
+        # workflow.lua reads the input only when the call is new (it yields the command), not
+        # when it replays a recorded result: converted then (trampoline), not at every replay
+        later = None if input is None else Later(input)
+        return self._step(b"execute_activity", name.encode(), later, to_lua(self._rt, opts))
 
     def sleep(self, seconds: float) -> None:
         """Sleep durably: the engine keeps the timer, any worker resumes the workflow."""

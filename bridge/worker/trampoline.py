@@ -30,6 +30,7 @@ from bridge.errors import ActivityFailedError, ChildWorkflowFailedError
 from bridge.worker.context import (
     ActivityContext,
     ActivityInfo,
+    Later,
     WorkflowCancelled,
     WorkflowContext,
     _Suspend,
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 WORKFLOW_WRAPPER = r"""
-local py_handler = ...
+local py_handler, materialize = ...
 return function(ctx, input)
     local stash = nil
     local function ctx_call(method, a, b, c)
@@ -49,6 +50,11 @@ return function(ctx, input)
         local ok, value = coroutine.resume(co)
         if not ok then return "error", value end
         if coroutine.status(co) == "dead" then return "ok", value end
+        -- a new command: its input, still the Python value (a replay never reads it), is
+        -- converted now
+        if type(value) == "table" and type(value.input) == "userdata" then
+            value.input = materialize(value.input)
+        end
         stash = value
         return "yield", nil
     end
@@ -88,6 +94,10 @@ class PythonHandlers:
         self._wrap_workflow = rt.anchor(rt.compile(WORKFLOW_WRAPPER, "=bridge.trampoline"))
         self._wrap_activity = rt.anchor(rt.compile(ACTIVITY_WRAPPER, "=bridge.activity"))
         self.current_activity = ActivityInfo()
+        def materialize(later: Any) -> Any:
+            return to_lua(rt, later.value) if isinstance(later, Later) else later
+
+        self._materialize = rt.function(materialize, "workflow.input")
 
     def note_activity_task(self, task: Any) -> None:
         """Remember the activity task about to run (called from Lua before each one)."""
@@ -121,7 +131,8 @@ class PythonHandlers:
             finally:
                 ctx._close()
 
-        return self._wrap_workflow(rt.function(run, "workflow handler", user_code=True))
+        return self._wrap_workflow(rt.function(run, "workflow handler", user_code=True),
+                                   self._materialize)
 
     def activity(self, fn: ActivityHandler) -> Any:
         """A Lua activity handler that runs ``fn(ctx, input)`` and reports its result."""
