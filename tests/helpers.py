@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
 from bridge.engine.core import Engine
 from bridge.engine.store import open_store
 from bridge.engine.store.base import Store
@@ -150,3 +153,20 @@ def make_store(backend_url: str) -> Store:
     store = open_store(backend_url, pool_size=4)
     store.open()
     return store
+
+
+def scrape(url: str, token: str | None = None) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of an engine's ``/metrics``, by (name, sorted labels)."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    r = requests.get(url + "/metrics", headers=headers, timeout=30)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("text/plain")
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(r.text) for s in family.samples}
+
+
+def value(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str,
+          **labels: str) -> float:
+    """The sum of the samples named ``name`` that carry ``labels``."""
+    return sum(v for (n, ls), v in samples.items()
+               if n == name and all(dict(ls).get(k) == w for k, w in labels.items()))

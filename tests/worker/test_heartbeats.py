@@ -9,7 +9,7 @@ from typing import Any
 from bridge import Client, Worker
 from bridge.testing import EngineServer
 from bridge.worker.engine_calls import HEARTBEAT_LOCAL_S
-from tests.engine.http.test_metrics import scrape, value
+from tests.helpers import scrape, value
 
 
 def test_heartbeats_reach_the_engine_at_most_once_a_second() -> None:

@@ -4,26 +4,10 @@ counters move as workflows run, and it follows the auth flags."""
 from __future__ import annotations
 
 import requests
-from prometheus_client.parser import text_string_to_metric_families
 
 from bridge import Client, Worker
 from bridge.testing import EngineServer
-from tests.helpers import new_id, wait_until
-
-
-def scrape(url: str, token: str | None = None) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    r = requests.get(url + "/metrics", headers=headers, timeout=30)
-    assert r.status_code == 200, r.text
-    assert r.headers["content-type"].startswith("text/plain")
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(r.text) for s in family.samples}
-
-
-def value(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str,
-          **labels: str) -> float:
-    return sum(v for (n, ls), v in samples.items()
-               if n == name and all(dict(ls).get(k) == w for k, w in labels.items()))
+from tests.helpers import new_id, scrape, value, wait_until
 
 
 def test_counters_move_as_workflows_run(engine_server: EngineServer, worker: Worker,
