@@ -107,7 +107,8 @@ class WorkflowContext:
         # workflow.lua reads the input only when the call is new (it yields the command), not
         # when it replays a recorded result: converted then (trampoline), not at every replay
         later = None if input is None else Later(input)
-        return self._step(b"execute_activity", name.encode(), later, to_lua(self._rt, opts))
+        return self._step(b"execute_activity", name.encode(), later,
+                          to_lua(self._rt, opts) if opts else None)
 
     def sleep(self, seconds: float) -> None:
         """Sleep durably: the engine keeps the timer, any worker resumes the workflow."""
