@@ -246,6 +246,21 @@ def table(results: dict[str, dict[str, Any]], peers: list[str]) -> str:
     return "\n".join(lines)
 
 
+TABLE_START = "<!-- bench-table: start (bench/run.py --readme writes this part) -->"
+TABLE_END = "<!-- bench-table: end -->"
+
+
+def write_readme(path: Path, command: str, heading: str, body: str) -> None:
+    """Replace the part of ``path`` between the table markers with this run's table."""
+    text = path.read_text(encoding="utf-8")
+    start, end = text.find(TABLE_START), text.find(TABLE_END)
+    if start < 0 or end < start:
+        raise SystemExit(f"{path}: the table markers are missing")
+    part = (f"{TABLE_START}\n\nCommand:\n\n```sh\n{command}\n```\n\n```text\n{heading}\n```\n\n"
+            f"{body}\n\n")
+    path.write_text(text[:start] + part + text[end:], encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     size = ap.add_mutually_exclusive_group()
@@ -258,6 +273,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--w3-processes", type=int, default=2)
     ap.add_argument("--w3-concurrency", type=int, default=4)
     ap.add_argument("--json", default=None, help="also write the raw figures to this file")
+    ap.add_argument("--readme", action="store_true",
+                    help="also put the table in bench/README.md (between its table markers)")
     ap.add_argument("--repeat", type=int, default=1, help="run every system this many times; report medians")
     args = ap.parse_args(argv)
     sizes = SMOKE if args.smoke else QUICK if args.quick else FULL
@@ -274,13 +291,18 @@ def main(argv: list[str] | None = None) -> int:
     results = {name: median_of([r[name] for r in rounds if name in r])
                for name in dict.fromkeys(n for r in rounds for n in r)}
     elapsed = time.time() - started
+    heading = (f"assay-bridge benchmark, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(started))}, "
+               f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+               f"{elapsed:.0f} s; sizes: {json.dumps(sizes)}"
+               + (f"; medians of {args.repeat} runs" if args.repeat > 1 else ""))
+    body = table(results, [p for p in peers if p in results])
     print()
-    print(f"assay-bridge benchmark, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(started))}, "
-          f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-          f"{elapsed:.0f} s; sizes: {json.dumps(sizes)}"
-          + (f"; medians of {args.repeat} runs" if args.repeat > 1 else ""))
+    print(heading)
     print()
-    print(table(results, [p for p in peers if p in results]))
+    print(body)
+    if args.readme:
+        command = "python bench/run.py " + " ".join(argv if argv is not None else sys.argv[1:])
+        write_readme(HERE / "README.md", command, heading, body)
     if args.json:
         Path(args.json).write_text(json.dumps({"median": results, "rounds": rounds}, indent=2))
     failed = [n for n, r in results.items() if n == "assay-bridge" and "error" in r]
