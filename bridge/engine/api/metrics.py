@@ -158,6 +158,14 @@ class RequestMetricsMiddleware:
         self.app = app
         self.metrics = metrics
         self.routes = routes
+        # the router leaves the matched endpoint in the scope: its path template, when only
+        # one route has that endpoint (else the routes are matched again)
+        paths: dict[object, list[str]] = {}
+        for route in routes:
+            endpoint = getattr(route, "endpoint", None)
+            if endpoint is not None:
+                paths.setdefault(endpoint, []).append(str(getattr(route, "path", "")))
+        self._paths = {e: p[0] for e, p in paths.items() if len(p) == 1}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -179,6 +187,9 @@ class RequestMetricsMiddleware:
                                          ).observe(time.perf_counter() - started)
 
     def _route(self, scope: Scope) -> str:
+        path = self._paths.get(scope.get("endpoint"))
+        if path is not None:
+            return path
         for route in self.routes:
             match, _ = route.matches(scope)  # type: ignore[attr-defined]
             if match is Match.FULL:

@@ -16,6 +16,14 @@ from bridge.engine.api.openapi import docs_html, openapi_json
 API = "/api/v1"
 
 ROUTES: list[Route] = [
+    # the calls of every workflow run first (a request is matched route by route, in order);
+    # routes that share a path keep their order, which decides a 405's Allow header
+    Route(f"{API}/workflow-tasks/poll", tasks.poll_workflow_task, methods=["POST"]),
+    Route(f"{API}/workflow-tasks/{{id}}/commands", tasks.submit_commands, methods=["POST"]),
+    Route(f"{API}/tasks/poll", tasks.poll_activity_task, methods=["POST"]),
+    Route(f"{API}/tasks/{{id}}/complete", tasks.complete_activity, methods=["POST"]),
+    Route(f"{API}/workers/heartbeat", workers.worker_heartbeat, methods=["POST"]),
+    Route(f"{API}/workflows/{{id}}/wait", workflows.wait_workflow, methods=["GET"]),
     # workflows (§1.2)
     Route(f"{API}/workflows", workflows.start_workflow, methods=["POST"]),
     Route(f"{API}/workflows", workflows.list_workflows, methods=["GET"]),
@@ -26,19 +34,13 @@ ROUTES: list[Route] = [
     Route(f"{API}/workflows/{{id}}/terminate", workflows.terminate_workflow, methods=["POST"]),
     Route(f"{API}/workflows/{{id}}/children", workflows.list_children, methods=["GET"]),
     Route(f"{API}/workflows/{{id}}/continue-as-new", workflows.continue_as_new, methods=["POST"]),
-    Route(f"{API}/workflows/{{id}}/wait", workflows.wait_workflow, methods=["GET"]),
     # activities (§1.3)
     Route(f"{API}/workflows/{{id}}/activities", tasks.schedule_activity, methods=["POST"]),
     Route(f"{API}/activities/{{id}}", tasks.get_activity, methods=["GET"]),
     # workflow tasks (§1.4)
-    Route(f"{API}/workflow-tasks/poll", tasks.poll_workflow_task, methods=["POST"]),
-    Route(f"{API}/workflow-tasks/{{id}}/commands", tasks.submit_commands, methods=["POST"]),
     # workers and activity tasks (§1.5)
     Route(f"{API}/workers/register", workers.register_worker, methods=["POST"]),
-    Route(f"{API}/workers/heartbeat", workers.worker_heartbeat, methods=["POST"]),
     Route(f"{API}/workers", workers.list_workers, methods=["GET"]),
-    Route(f"{API}/tasks/poll", tasks.poll_activity_task, methods=["POST"]),
-    Route(f"{API}/tasks/{{id}}/complete", tasks.complete_activity, methods=["POST"]),
     Route(f"{API}/tasks/{{id}}/fail", tasks.fail_activity, methods=["POST"]),
     Route(f"{API}/tasks/{{id}}/heartbeat", tasks.heartbeat_activity, methods=["POST"]),
     # schedules (§1.6)
