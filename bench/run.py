@@ -192,15 +192,19 @@ def table(results: dict[str, dict[str, Any]], peers: list[str]) -> str:
     embedded = results.get("assay-bridge-embedded")
     if embedded is not None:
         lines.append("")
+        dbos = results.get("dbos", {})
         lines.append("| In-process engine (`bridge.Engine`, one process, no socket) | embedded "
-                     "| served over HTTP | embedded/served |")
-        lines.append("|---|---|---|---|")
+                     "| served over HTTP | embedded/served | dbos | embedded/dbos |")
+        lines.append("|---|---|---|---|---|---|")
         if "error" in embedded:
-            lines.append(f"| not run | {embedded['error']} | | |")
-        for label, path, unit, _ in ROWS[:3] + ROWS[7:9]:
+            lines.append(f"| not run | {embedded['error']} | | | | |")
+        for label, path, unit, _ in [r for r in ROWS if r[1][0] in ("w1_lua", "w1_py", "w3_lua", "w3_py")
+                                     and r[1][1] in ("total_s", "per_s")]:
             a, b = _get(embedded, *path), _get(ours, *path)
+            d = _get(dbos, path[0].replace("_lua", "_py"), *path[1:])
             if a is not None:
-                lines.append(f"| {label} | {fmt(a, unit)} | {fmt(b, unit)} | {ratio(a, b)} |")
+                lines.append(f"| {label} | {fmt(a, unit)} | {fmt(b, unit)} | {ratio(a, b)} "
+                             f"| {fmt(d, unit)} | {ratio(a, d)} |")
     pg = results.get("assay-bridge-postgresql")
     if pg is not None:
         lines.append("")
