@@ -142,8 +142,11 @@ class DirectClient:
             conn = None
         if conn is None:
             try:
+                # an ASCII name as bytes: a str is run through the idna codec (an import of
+                # encodings.idna and stringprep on the first connection)
                 sock = socket.create_connection(
-                    (host, port), timeout=timeout_s if connect_timeout_s is None else connect_timeout_s)
+                    (host.encode("ascii") if host.isascii() else host, port),  # type: ignore[arg-type]
+                    timeout=timeout_s if connect_timeout_s is None else connect_timeout_s)
             except OSError as exc:
                 raise NotSent(str(exc)) from exc
             conn = self._conns[key] = _Connection(sock)
