@@ -3,8 +3,8 @@
 Each call through ``requests.Session`` costs the caller ~0.35 ms before a byte is sent
 (settings merge, proxy lookup in the environment, hooks, urllib3's request and response
 classes). :class:`DirectSender` sends the same request (the session's headers, the same JSON
-body and query string) over :mod:`bridge.http_direct`'s keep-alive sockets, one connection per
-thread, and hands back a ``requests.Response``, so ``Client._call`` keeps its one code path.
+body and query string) over :mod:`bridge.http_direct`'s keep-alive sockets (a small pool: one
+connection per call in flight, up to ten kept idle, as ``requests``' pool), and hands back a ``requests.Response``, so ``Client._call`` keeps its one code path.
 
 It answers ``None`` (the caller then sends through ``requests``) whenever ``requests`` would
 send something else or do more: a proxy variable or ``.netrc`` in effect, cookies in the
@@ -32,6 +32,9 @@ from bridge.http_direct import REDIRECTS, Answer, DirectClient, DirectError, Dir
 #: The JSON module requests encodes bodies with (simplejson when installed).
 complexjson: Any = getattr(requests.compat, "json")
 
+#: Idle connections kept (``requests``' default pool size).
+_POOL_SIZE = 10
+
 #: Content codings the direct client decodes; a session asking for more is not served here.
 _DECODED = frozenset({"gzip", "deflate"})
 
@@ -44,8 +47,7 @@ class DirectSender:
         headers = {k: str(v) for k, v in session.headers.items() if k.lower() != "accept"}
         self._headers = headers  # the client adds Host and Accept itself
         self._json_headers = {**headers, "Content-Type": "application/json"}
-        self._local = threading.local()
-        self._clients: list[DirectClient] = []
+        self._idle: list[DirectClient] = []  # each holds one keep-alive connection
         self._lock = threading.Lock()
 
     @staticmethod
@@ -83,8 +85,10 @@ class DirectSender:
                 return None
             if query:
                 url = f"{url}?{query}"
+        with self._lock:
+            client = self._idle.pop() if self._idle else DirectClient()
         try:
-            answer = self._client().exchange(method, url, data, headers, timeout[1], timeout[0])
+            answer = client.exchange(method, url, data, headers, timeout[1], timeout[0])
         except ValueError:
             return None
         except NotSent as exc:
@@ -98,6 +102,13 @@ class DirectSender:
             raise requests.ReadTimeout(str(exc)) from exc
         except DirectError as exc:
             raise requests.ConnectionError(f"connection aborted: {exc}") from exc
+        finally:
+            with self._lock:
+                keep = len(self._idle) < _POOL_SIZE
+                if keep:
+                    self._idle.append(client)
+            if not keep:
+                client.close()
         if answer.status in REDIRECTS and "location" in answer.headers:
             return None
         if answer.set_cookies:
@@ -105,19 +116,11 @@ class DirectSender:
         return _response(answer, url)
 
     def close(self) -> None:
-        """Close every thread's connection."""
+        """Close the idle connections (one in use is kept for its next call)."""
         with self._lock:
-            clients, self._clients = self._clients, []
-        for client in clients:
+            idle, self._idle = self._idle, []
+        for client in idle:
             client.close()
-
-    def _client(self) -> DirectClient:
-        client: DirectClient | None = getattr(self._local, "client", None)
-        if client is None:
-            client = self._local.client = DirectClient()
-            with self._lock:
-                self._clients.append(client)
-        return client
 
     def _keep_cookies(self, method: str, url: str, values: list[str]) -> None:
         """Store the answer's cookies in the session as ``requests`` would; the calls after it
