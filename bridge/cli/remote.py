@@ -20,10 +20,9 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bridge.cli.output import print_error
-from bridge.client import Client
 from bridge.errors import (
     AuthError,
     BridgeError,
@@ -34,6 +33,10 @@ from bridge.errors import (
     WorkflowFailedError,
 )
 from bridge.wire import DEFAULT_NAMESPACE
+
+if TYPE_CHECKING:
+    # imported when a command makes its client: `run` shares this module without the HTTP stack
+    from bridge.client import Client
 
 DEFAULT_ENGINE_URL = "http://localhost:8080"
 #: How long an engine command waits for an engine that does not answer yet (one starting).
@@ -46,7 +49,7 @@ EXIT_NOT_FOUND = 3
 EXIT_UNREACHABLE = 4
 EXIT_NOT_FINISHED = 5
 
-Command = Callable[[argparse.Namespace, Client], int]
+Command = Callable[[argparse.Namespace, "Client"], int]
 
 
 def engine_options() -> argparse.ArgumentParser:
@@ -88,6 +91,8 @@ def add_worker_wait(p: argparse.ArgumentParser) -> None:
 
 def make_client(args: argparse.Namespace) -> Client:
     """A client from the flags, falling back on ``ASSAY_ENGINE_URL`` / ``ASSAY_TOKEN``."""
+    from bridge.client import Client
+
     url = args.url or os.environ.get("ASSAY_ENGINE_URL") or DEFAULT_ENGINE_URL
     if not url.startswith(("http://", "https://")):
         raise ConfigError(f"engine URL must start with http:// or https://: {url!r}")

@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 import requests
 
+from bridge.client.direct import DirectSender
 from bridge.errors import (
     ConfigError,
     ConflictError,
@@ -102,6 +103,9 @@ class Client:
             self._session.mount(f"{self.url}/", InProcessAdapter(engine))
         if token:
             self._session.headers["Authorization"] = f"Bearer {token}"
+        # plain http:// engines: the same requests without requests' per-call work
+        self._direct = DirectSender(self._session) \
+            if engine is None and DirectSender.serves(self._session, self.url) else None
         self._wait_route: bool | None = None  # unknown until the first wait
         self.schedules = Schedules(self)
 
@@ -113,6 +117,8 @@ class Client:
 
     def close(self) -> None:
         """Close the HTTP session."""
+        if self._direct is not None:
+            self._direct.close()
         self._session.close()
 
     def __repr__(self) -> str:
@@ -310,11 +316,13 @@ class Client:
         deadline = time.monotonic() + (0.0 if self._answered else self.wait_engine)
         delay = 0.05
         while True:
+            timeout = (self.timeout, read_timeout or self.timeout)
             try:
-                resp = self._session.request(
-                    method, url, json=body, params=params,
-                    timeout=(self.timeout, read_timeout or self.timeout),
-                )
+                resp = None if self._direct is None else \
+                    self._direct.send(method, url, body, params, timeout)
+                if resp is None:
+                    resp = self._session.request(method, url, json=body, params=params,
+                                                 timeout=timeout)
                 break
             except requests.ConnectionError as exc:
                 # not connected: nothing was sent, so any call may be tried again

@@ -8,9 +8,6 @@ characters from ``[A-Za-z0-9]`` drawn with a CSPRNG (not hex, despite the docs).
 
 from __future__ import annotations
 
-import hashlib
-import hmac as _hmac
-import secrets
 import string
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +55,8 @@ def install(rt: LuaHost) -> None:
             s.decode("utf-8")
         except UnicodeDecodeError:
             raise LuaCallError("crypto.hash: first argument must be a valid UTF-8 string") from None
+        import hashlib  # OpenSSL is loaded on the first hash, not at install
+
         return hashlib.new(name, s).hexdigest().encode()
 
     def hmac(key: Any = None, data: Any = None, alg: Any = None, raw: Any = None, *_ignored: Any) -> bytes:
@@ -67,6 +66,8 @@ def install(rt: LuaHost) -> None:
             raise LuaCallError("crypto.hmac: second argument must be a string (data)")
         name = _algorithm("hmac", alg)
         as_raw = optional_bool(raw, "crypto.hmac: fourth argument must be a boolean (raw) or nil")
+        import hmac as _hmac
+
         mac = _hmac.new(key, data, name)
         return mac.digest() if as_raw else mac.hexdigest().encode()
 
@@ -79,6 +80,8 @@ def install(rt: LuaHost) -> None:
             raise LuaCallError("crypto.random: first argument must be a positive integer or nil")
         if n <= 0:
             raise LuaCallError(f"crypto.random: length must be positive, got {n}")
+        import secrets
+
         return "".join(secrets.choice(_ALPHANUMERIC) for _ in range(n)).encode()
 
     rt.set_global("crypto", {"hash": hash_, "hmac": hmac, "random": random, **crypto_jwt.functions(rt)})

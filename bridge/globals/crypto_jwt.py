@@ -14,10 +14,6 @@ import base64
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
-from jwt.algorithms import RSAAlgorithm
-from jwt.exceptions import InvalidKeyError
-
 from bridge.globals.args import LuaCallError, is_table, to_str
 from bridge.globals.base64 import Base64DecodeError, decode_strict
 from bridge.globals.json_text import parse_text
@@ -26,10 +22,12 @@ from bridge.runtime import convert
 if TYPE_CHECKING:
     from bridge.runtime.host import LuaHost
 
+#: The signing algorithms, each named by its hash on ``RSAAlgorithm`` (PyJWT and cryptography
+#: are imported on the first signature, not when the global is installed).
 ALGORITHMS = {
-    "RS256": RSAAlgorithm.SHA256,
-    "RS384": RSAAlgorithm.SHA384,
-    "RS512": RSAAlgorithm.SHA512,
+    "RS256": "SHA256",
+    "RS384": "SHA384",
+    "RS512": "SHA512",
 }
 _URL_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 _SEGMENTS_ERROR = ("crypto.jwt_decode: token must have three '.'-separated segments "
@@ -65,7 +63,11 @@ def sign(claims_json: str, pem: bytes, alg: str, kid: str | None) -> str:
         header += ',"kid":' + convert.encode_json(kid.encode())
     header += "}"
     signing_input = f"{b64url(header.encode())}.{b64url(claims_json.encode())}"
-    algorithm = RSAAlgorithm(ALGORITHMS[alg])
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+    from jwt.algorithms import RSAAlgorithm
+    from jwt.exceptions import InvalidKeyError
+
+    algorithm = RSAAlgorithm(getattr(RSAAlgorithm, ALGORITHMS[alg]))
     try:
         key = algorithm.prepare_key(pem)
     except (InvalidKeyError, ValueError, TypeError):

@@ -13,7 +13,6 @@ import os
 import shutil
 import stat as _stat
 import sys
-import tempfile
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -188,6 +187,8 @@ def install(rt: LuaHost) -> None:
         return rt.lua.table_from([m.encode() for m in matches])
 
     def tempdir(*_ignored: Any) -> bytes:
+        import tempfile
+
         name = f"assay-{time.time_ns():x}-{next(_tempdir_counter)}"
         p = os.path.join(tempfile.gettempdir(), name)
         try:

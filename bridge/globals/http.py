@@ -16,6 +16,7 @@ SSE streaming (``opts.on_event``) calls Lua per event, so it always runs on the 
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -237,8 +238,17 @@ def transport_failure(method: str, url: str) -> str:
     return f"http.{method} failed: error sending request for url ({normal_url(url)})"
 
 
+#: A URL that ``requests`` leaves exactly as it is: plain http(s), a lower-case host name or
+#: IPv4 address with an optional port, a path without dot segments, and only characters
+#: ``requote_uri`` keeps (no ``%`` escape to re-case, no fragment).
+_NORMAL_URL = re.compile(
+    r"https?://[a-z0-9.-]+(?::[1-9][0-9]{0,4})?/[A-Za-z0-9\-._~!$&'()*+,/:;=?@]*")
+
+
 def normal_url(url: str) -> str:
     """The URL as ``requests`` normalises it (how reqwest prints it in errors)."""
+    if _NORMAL_URL.fullmatch(url) and "/." not in url and not url.endswith("?"):
+        return url  # what requests would answer, without importing it (a worker's first retry)
     import requests
 
     try:

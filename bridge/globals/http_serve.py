@@ -16,7 +16,6 @@ collected while the function runs and sent when it returns (not streamed event b
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import logging
 import queue
@@ -33,6 +32,9 @@ from bridge.runtime.lua import lua_type
 from bridge.runtime.scheduler import Blocking, Outcome, Pending
 
 if TYPE_CHECKING:
+    # asyncio (and uvicorn) are imported when a script serves, not when the global is installed
+    import asyncio
+
     from bridge.runtime.host import LuaHost
 
 logger = logging.getLogger(__name__)
@@ -145,6 +147,8 @@ def _text(status: int, body: str) -> Reply:
 # -- the server thread ----------------------------------------------------------------------
 
 def _make_app(server: Server) -> Any:
+    import asyncio
+
     from starlette.requests import Request
     from starlette.responses import Response
 
@@ -181,6 +185,8 @@ def _make_app(server: Server) -> Any:
 
 
 def _start_thread(server: Server, sock: socket.socket) -> None:
+    import asyncio
+
     import uvicorn
 
     config = uvicorn.Config(_make_app(server), log_level="warning", access_log=False,

@@ -14,13 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
-from mdit_py_plugins.tasklists import tasklists_plugin
-
 from bridge.globals.args import to_str
 
 if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
+
     from bridge.runtime.host import LuaHost
 
 _CHECKBOX = '<input disabled="" type="checkbox"/>\n'
@@ -82,6 +81,9 @@ def _mark_tasks(state: Any) -> None:
 
 def new_renderer() -> MarkdownIt:
     """A markdown-it parser set up to write pulldown-cmark's HTML for assay's extensions."""
+    from markdown_it import MarkdownIt
+    from mdit_py_plugins.tasklists import tasklists_plugin
+
     md = MarkdownIt("commonmark").enable(["table", "strikethrough"]).use(tasklists_plugin)
     md.core.ruler.push("pulldown_tasks", _mark_tasks)
     rules = md.add_render_rule
@@ -113,9 +115,12 @@ def to_html(md: MarkdownIt, source: str) -> str:
 
 def install(rt: LuaHost) -> None:
     """Install the ``markdown`` global."""
-    md = new_renderer()
+    made: list[MarkdownIt] = []  # the renderer, built on the first call (markdown-it is slow to import)
 
     def to_html_(src: Any = None, *_ignored: Any) -> bytes:
-        return to_html(md, to_str(rt, src)).encode()
+        text = to_str(rt, src)
+        if not made:
+            made.append(new_renderer())
+        return to_html(made[0], text).encode()
 
     rt.set_global("markdown", {"to_html": to_html_})

@@ -7,7 +7,7 @@ stays reachable as ``package.loaded.os``.
 
 from __future__ import annotations
 
-import platform
+import os as _os
 import socket
 import sys
 import time
@@ -25,7 +25,12 @@ _PLATFORM = {"darwin": "macos", "win32": "windows", "linux": "linux"}
 
 def rust_arch() -> str:
     """Python's machine name mapped to Rust's ``std::env::consts::ARCH``."""
-    m = platform.machine().lower()
+    if sys.platform != "win32":  # what platform.machine() reads, without importing it
+        m = _os.uname().machine.lower()
+    else:  # pragma: no cover - Windows
+        import platform
+
+        m = platform.machine().lower()
     return _ARCH.get(m, m)
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import os
-import subprocess
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +45,8 @@ class ShellResult:
 def run_command(cmd: str, *, cwd: str | None = None, env: dict[str, str] | None = None,
                 stdin: bytes | None = None, timeout_s: float | None = None) -> ShellResult:
     """Run ``cmd`` with ``/bin/sh -c``; ``LuaCallError`` with assay's texts on failure."""
+    import subprocess  # on the first command, not when the global is installed
+
     child_env = None if env is None else {**os.environ, **env}
     try:
         proc = subprocess.Popen(  # noqa: S603 - running the script's command is the point

@@ -17,18 +17,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import minijinja
-
 from bridge.globals.args import LuaCallError, is_table, rust_debug_str, to_str
 from bridge.globals.fs import io_error_text
 from bridge.runtime import convert
 
 if TYPE_CHECKING:
+    import minijinja
+
     from bridge.runtime.host import LuaHost
 
 
 def new_environment() -> minijinja.Environment:
     """A minijinja environment set up like assay's ``Environment::new()`` (release build)."""
+    import minijinja
+
     return minijinja.Environment(debug=False, keep_trailing_newline=False)
 
 
@@ -44,7 +46,7 @@ def render_text(env: minijinja.Environment, source: str, context: Any) -> str:
 
 def install(rt: LuaHost) -> None:
     """Install the ``template`` global."""
-    env = new_environment()
+    made: list[minijinja.Environment] = []  # made on the first render (a cheaper cold start)
 
     def context(fn: str, vars_: Any) -> Any:
         if vars_ is None:
@@ -57,8 +59,12 @@ def install(rt: LuaHost) -> None:
             raise LuaCallError(f"template.{fn}: {exc}") from None
 
     def render(fn: str, source: str, names: Any) -> bytes:
+        if not made:
+            made.append(new_environment())
+        import minijinja
+
         try:
-            return render_text(env, source, names).encode()
+            return render_text(made[0], source, names).encode()
         except minijinja.TemplateError as exc:
             raise LuaCallError(f"template.{fn}: {exc.message}") from None
 

@@ -14,15 +14,8 @@ import datetime as _dt
 import sys
 from typing import TYPE_CHECKING, Any
 
-import tomli_w
-
 from bridge.globals.args import LuaCallError, to_str
 from bridge.runtime import convert
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 if TYPE_CHECKING:
     from bridge.runtime.host import LuaHost
@@ -63,7 +56,17 @@ def _toml_model(value: Any) -> Any:
     return value
 
 
+def _tomllib() -> Any:
+    # imported on first use, not when the global is installed (cold start of `run`)
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    return tomllib
+
+
 def _parse_datetime(text: str) -> Any:
+    tomllib = _tomllib()
     try:
         return tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
@@ -74,6 +77,8 @@ def encode_value(value: Any) -> str:
     """TOML text for a JSON-model value; ``ValueError`` unless it is a non-empty table."""
     if not isinstance(value, dict):
         raise ValueError("top-level value must be a table")
+    import tomli_w
+
     return tomli_w.dumps(_toml_model(value))
 
 
@@ -82,6 +87,7 @@ def install(rt: LuaHost) -> None:
 
     def parse(s: Any = None, *_ignored: Any) -> Any:
         text = to_str(rt, s)
+        tomllib = _tomllib()
         try:
             return rt.to_lua(json_model(tomllib.loads(text)))
         except tomllib.TOMLDecodeError as exc:

@@ -12,59 +12,13 @@ PyYAML's.
 from __future__ import annotations
 
 import math
-import re
 from typing import TYPE_CHECKING, Any
-
-import yaml as _yaml
 
 from bridge.globals.args import LuaCallError, to_str
 from bridge.runtime import convert
 
 if TYPE_CHECKING:
     from bridge.runtime.host import LuaHost
-
-
-class CoreSchemaLoader(_yaml.SafeLoader):
-    """PyYAML's safe loader with the YAML 1.2 core schema instead of 1.1's resolvers."""
-
-
-CoreSchemaLoader.yaml_implicit_resolvers = {}
-_CORE_RESOLVERS: list[tuple[str, str, str]] = [
-    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", "~nN\0"),
-    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
-    ("tag:yaml.org,2002:int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
-    (
-        "tag:yaml.org,2002:float",
-        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
-        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
-        "-+.0123456789",
-    ),
-]
-for _tag, _regexp, _first in _CORE_RESOLVERS:
-    CoreSchemaLoader.add_implicit_resolver(_tag, re.compile(_regexp), list(_first))
-
-
-def _construct_int(loader: CoreSchemaLoader, node: _yaml.ScalarNode) -> int:
-    text = loader.construct_scalar(node)
-    assert isinstance(text, str)
-    if text.startswith("0o"):
-        return int(text[2:], 8)
-    if text.startswith("0x"):
-        return int(text[2:], 16)
-    return int(text, 10)
-
-
-def _construct_float(loader: CoreSchemaLoader, node: _yaml.ScalarNode) -> float:
-    text = str(loader.construct_scalar(node)).lower()
-    if text.endswith(".inf"):
-        return -math.inf if text.startswith("-") else math.inf
-    if text == ".nan":
-        return math.nan
-    return float(text)
-
-
-CoreSchemaLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
-CoreSchemaLoader.add_constructor("tag:yaml.org,2002:float", _construct_float)
 
 
 def json_model(value: Any) -> Any:
@@ -97,9 +51,11 @@ def _key(k: Any) -> str:
 
 def parse_text(text: str) -> Any:
     """Parse one YAML document into JSON-model Python values; ``ValueError`` on failure."""
+    from bridge.globals import yaml_core
+
     try:
-        return json_model(_yaml.load(text, Loader=CoreSchemaLoader))  # noqa: S506 - safe loader subclass
-    except _yaml.YAMLError as exc:
+        return json_model(yaml_core.load(text))
+    except yaml_core.YAMLError as exc:
         raise ValueError(" ".join(str(exc).split())) from None
     except RecursionError:
         raise ValueError("recursion limit exceeded") from None
@@ -107,9 +63,9 @@ def parse_text(text: str) -> Any:
 
 def encode_value(value: Any) -> str:
     """YAML text for a JSON-model value: sorted keys, block style, no document marker."""
-    return _yaml.dump(
-        value, Dumper=_yaml.SafeDumper, sort_keys=True, default_flow_style=False, allow_unicode=True, width=2**31 - 1
-    )
+    from bridge.globals import yaml_core
+
+    return yaml_core.dump(value)
 
 
 def install(rt: LuaHost) -> None:
@@ -123,9 +79,11 @@ def install(rt: LuaHost) -> None:
             raise LuaCallError(f"yaml.parse: {exc}") from None
 
     def encode(v: Any = None, *_ignored: Any) -> bytes:
+        from bridge.globals import yaml_core
+
         try:
             return encode_value(convert.to_json_value(v)).encode()
-        except (convert.ConversionError, _yaml.YAMLError) as exc:
+        except (convert.ConversionError, yaml_core.YAMLError) as exc:
             raise LuaCallError(f"yaml.encode: {exc}") from None
 
     rt.set_global("yaml", {"parse": parse, "encode": encode})

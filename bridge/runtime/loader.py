@@ -9,7 +9,6 @@ packaged stdlib (``lua/assay/...``), compiled under the chunk name ``@assay/<fil
 
 from __future__ import annotations
 
-import importlib.resources
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -22,11 +21,11 @@ def stdlib_dir() -> Path:
 
     In a wheel it is ``bridge/_lua``; in a source checkout it is the repository's ``lua/``.
     """
-    packaged = importlib.resources.files("bridge") / "_lua"
+    package = Path(__file__).parent.parent  # the bridge package's folder (no importlib.resources)
+    packaged = package / "_lua"
     if packaged.is_dir():
-        return Path(str(packaged))
-    checkout = Path(str(importlib.resources.files("bridge"))).parent / "lua"
-    return checkout
+        return packaged
+    return package.parent / "lua"
 
 
 def default_modules_dir(environ: Mapping[str, str]) -> Path | None:

@@ -4,7 +4,7 @@ workflow.lua sends every engine call through ``http.get/post/delete``. While the
 on ``M._api`` runs (:mod:`bridge.worker.engine_calls`), :meth:`EngineTransport.engine_call`
 installs this transport as the ``http`` global's override, so those calls skip ``requests``'
 per-call work (settings merge, proxy lookup in the environment, hooks: ~0.35 ms a call, more
-than the engine's answer) and go through :mod:`bridge.worker.http_direct`, sending the same
+than the engine's answer) and go through :mod:`bridge.http_direct`, sending the same
 request. When a proxy variable or a ``.netrc`` file would change the request, when the URL is
 not plain ``http://``, and for redirects, the request takes the ``requests`` path like every
 other call. User calls of ``http.*`` are untouched.
@@ -13,36 +13,18 @@ other call. User calls of ``http.*`` are untouched.
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from bridge.globals import http
 from bridge.globals.http import HttpRequest, HttpResponse, HttpTransportError
-from bridge.worker.http_direct import REDIRECTS, DirectClient, DirectError
+from bridge.http_direct import REDIRECTS, DirectClient, DirectError, direct_ok
 
 if TYPE_CHECKING:
     from bridge.runtime.host import LuaHost
 
-_PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY")
-_netrc_present: bool | None = None
-
-
-def direct_ok() -> bool:
-    """True when ``requests`` would send a plain ``http://`` request unchanged (no proxy
-    from the environment, no ``.netrc`` credentials)."""
-    global _netrc_present
-    env = os.environ
-    for name in _PROXY_VARIABLES:
-        if env.get(name):
-            return False
-    if env.get("NETRC"):
-        return False
-    if _netrc_present is None:
-        home = os.path.expanduser("~")
-        _netrc_present = any(os.path.exists(os.path.join(home, f)) for f in (".netrc", "_netrc"))
-    return not _netrc_present
+__all__ = ["EngineTransport", "direct_ok"]
 
 
 class EngineTransport:

@@ -1,4 +1,4 @@
-"""The worker's direct path to its engine (bridge/worker/http_direct.py) answers like requests."""
+"""The worker's direct path to its engine (bridge/http_direct.py) answers like requests."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bridge.worker.http_direct import DirectClient, DirectError
+from bridge.http_direct import DirectClient, DirectError
 from bridge.worker.transport import EngineTransport
 from bridge.runtime.runtime import Runtime
 from tests.helpers import LocalServer

@@ -1,4 +1,4 @@
-"""A small HTTP/1.1 client for the worker's own calls to its engine (issue 7).
+"""A small HTTP/1.1 client for the calls to an engine: the worker's and :class:`bridge.Client`'s.
 
 workflow.lua makes about ten engine calls per one-activity workflow. Through ``requests`` each
 cost the worker ~0.6 ms of CPU, through ``urllib3`` ~0.3 ms (URL parsing, header classes,
@@ -11,18 +11,23 @@ headers, ``Content-Length`` on every method but GET and HEAD; path re-quoted lik
 ``requests.utils.requote_uri``), less the ``User-Agent: python-urllib3/...`` that urllib3
 adds (reqwest, assay's client, sends none), and answers what the worker's engine transport needs: status,
 headers, body (gzip/deflate decoded as ``requests`` would). It is used only where
-``requests`` would send the same request (see :func:`bridge.worker.transport.direct_ok`); a redirect answer is
-handed back to the caller, who sends the request again through ``requests``.
+``requests`` would send the same request (:func:`direct_ok`); a redirect answer is handed
+back to the caller, who sends the request again through ``requests``.
 
-Failures raise :class:`DirectError` (the caller words it as assay does); the connection is
-then dropped and the next request opens a new one.
+Failures raise :class:`DirectError` (the caller words it); the connection is then dropped and
+the next request opens a new one. :class:`NotSent` says no connection could be made (nothing
+was sent), :class:`DirectTimeout` that the answer did not come in time.
+
+It imports nothing of the package, so the worker and the client both use it.
 """
 
 from __future__ import annotations
 
+import os
 import select
 import socket
 import zlib
+from typing import NamedTuple
 from urllib.parse import quote, urlsplit
 
 #: Statuses after which a body never follows.
@@ -35,6 +40,45 @@ _SAFE_PATH = frozenset(
 
 class DirectError(Exception):
     """The request got no (complete) response."""
+
+
+class NotSent(DirectError):
+    """No connection to the server could be made: nothing was sent."""
+
+
+class DirectTimeout(DirectError):
+    """The request was sent and the answer did not come within the timeout."""
+
+
+class Answer(NamedTuple):
+    """One response: status, reason phrase, headers (lower-case names, the last of repeated
+    ones), body (decoded from gzip/deflate), and every ``Set-Cookie`` value in order."""
+
+    status: int
+    reason: str
+    headers: dict[str, str]
+    body: bytes
+    set_cookies: list[str]
+
+
+_PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY")
+_netrc_present: bool | None = None
+
+
+def direct_ok() -> bool:
+    """True when ``requests`` would send a plain ``http://`` request unchanged (no proxy
+    from the environment, no ``.netrc`` credentials)."""
+    global _netrc_present
+    env = os.environ
+    for name in _PROXY_VARIABLES:
+        if env.get(name):
+            return False
+    if env.get("NETRC"):
+        return False
+    if _netrc_present is None:
+        home = os.path.expanduser("~")
+        _netrc_present = any(os.path.exists(os.path.join(home, f)) for f in (".netrc", "_netrc"))
+    return not _netrc_present
 
 
 class _Connection:
@@ -66,6 +110,22 @@ class DirectClient:
             DirectError: no connection, a timeout, or a malformed or cut-off response.
             ValueError: the URL or a header cannot be sent as is (the caller uses requests).
         """
+        answer = self.exchange(method, url, body, headers, timeout_s)
+        return answer.status, answer.headers, answer.body
+
+    def exchange(self, method: str, url: str, body: bytes | None, headers: dict[str, str],
+                 timeout_s: float, connect_timeout_s: float | None = None) -> Answer:
+        """Send one request and read the whole :class:`Answer`.
+
+        ``timeout_s`` bounds each wait for the socket once connected; ``connect_timeout_s``
+        (default ``timeout_s``) the connection.
+
+        Raises:
+            NotSent: no connection could be made.
+            DirectTimeout: sent, and the server did not answer in time.
+            DirectError: a malformed or cut-off response.
+            ValueError: the URL or a header cannot be sent as is (the caller uses requests).
+        """
         host, port, host_header, target = self._split(url)
         lines = [f"{method} {target} HTTP/1.1", f"Host: {host_header}", "Accept: */*"]
         for name, value in headers.items():
@@ -80,24 +140,39 @@ class DirectClient:
         if conn is not None and _dropped(conn.sock):
             conn.sock.close()
             conn = None
-        try:
-            if conn is None:
-                sock = socket.create_connection((host, port), timeout=timeout_s)
+        if conn is None:
+            try:
+                # an ASCII name as bytes: a str is run through the idna codec (an import of
+                # encodings.idna and stringprep on the first connection)
+                sock = socket.create_connection(
+                    (host.encode("ascii") if host.isascii() else host, port),  # type: ignore[arg-type]
+                    timeout=timeout_s if connect_timeout_s is None else connect_timeout_s)
+            except OSError as exc:
+                raise NotSent(str(exc)) from exc
+            conn = self._conns[key] = _Connection(sock)
+            try:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                conn = self._conns[key] = _Connection(sock)
-            else:
-                conn.sock.settimeout(timeout_s)
+                sock.settimeout(timeout_s)
+            except OSError as exc:
+                self._conns.pop(key, None)
+                sock.close()
+                raise NotSent(str(exc)) from exc
+        else:
+            conn.sock.settimeout(timeout_s)
+        try:
             conn.sock.sendall(head + body if body else head)
-            status, resp_headers, data, keep = _read_response(conn, method)
+            answer, keep = _read_response(conn, method)
         except (OSError, DirectError, ValueError) as exc:
             dropped = self._conns.pop(key, None)
             if dropped is not None:
                 dropped.sock.close()
+            if isinstance(exc, TimeoutError):
+                raise DirectTimeout(str(exc)) from exc
             raise DirectError(str(exc)) from exc
         if not keep:
             self._conns.pop(key, None)
             conn.sock.close()
-        return status, resp_headers, data
+        return answer
 
     def _split(self, url: str) -> tuple[str, int, str, str]:
         known = self._urls.get(url)
@@ -138,7 +213,7 @@ def _recv_more(conn: _Connection) -> None:
     conn.buf += chunk
 
 
-def _read_response(conn: _Connection, method: str) -> tuple[int, dict[str, str], bytes, bool]:
+def _read_response(conn: _Connection, method: str) -> tuple[Answer, bool]:
     while True:  # skip interim 1xx answers
         end = conn.buf.find(b"\r\n\r\n")
         while end < 0:
@@ -156,10 +231,15 @@ def _read_response(conn: _Connection, method: str) -> tuple[int, dict[str, str],
         if status >= 200:
             break
     headers: dict[str, str] = {}
+    set_cookies: list[str] = []
     for line in header_text.split("\r\n"):
         name, sep, value = line.partition(":")
         if sep:
-            headers[name.strip().lower()] = value.strip(" \t")
+            name = name.strip().lower()
+            value = value.strip(" \t")
+            headers[name] = value
+            if name == "set-cookie":
+                set_cookies.append(value)
     keep = version == "HTTP/1.1"
     connection = headers.get("connection", "").lower()
     if "close" in connection:
@@ -191,7 +271,7 @@ def _read_response(conn: _Connection, method: str) -> tuple[int, dict[str, str],
             data = zlib.decompress(data)
         except zlib.error:
             data = zlib.decompress(data, -zlib.MAX_WBITS)
-    return status, headers, data, keep
+    return Answer(status, rest[4:], headers, data, set_cookies), keep
 
 
 def _read_chunked(conn: _Connection) -> bytes:
