@@ -46,7 +46,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--calls", type=int, default=2000)
     args = ap.parse_args()
-    from bridge.worker.http_direct import DirectClient
+    from bridge.http_direct import DirectClient
 
     with tempfile.TemporaryDirectory() as tmp:
         port_file = Path(tmp) / "port"
