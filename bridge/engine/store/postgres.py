@@ -154,7 +154,7 @@ class PostgresStore:
             self.conninfo, min_size=1, max_size=self.pool_size, open=False,
             kwargs={"autocommit": True, "row_factory": dict_row},
             connection_class=psycopg.Connection[DictRow],
-            check=ConnectionPool.check_connection, timeout=self.pool_timeout_s,
+            timeout=self.pool_timeout_s,
             name="assay-bridge")
         pool.open(wait=False)
         self._pool = pool

@@ -13,6 +13,9 @@ transaction (READ COMMITTED):
   statement, whose snapshot sees every event committed before the lock was granted.
 
 In a read transaction (REPEATABLE READ READ ONLY) no lock clause is added.
+
+A connection taken from the pool is not checked with a round trip of its own: if ``BEGIN``
+finds it dead, the error is retryable (nothing ran) and the pool replaces the connection.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from psycopg.rows import DictRow
 
 from bridge.engine.store.base import Notice
 from bridge.engine.store.sql_tx import SqlTx
+from bridge.errors import StoreError
 
 #: The LISTEN/NOTIFY channel engine instances share (per database).
 NOTIFY_CHANNEL = "assay_bridge"
@@ -53,6 +57,15 @@ class PostgresTx(SqlTx):
             if len(_STATEMENTS) < 512:
                 _STATEMENTS[sql] = statement
         return self.conn.execute(statement, params or None)
+
+    def _begin(self, sql: str) -> None:
+        try:
+            self.conn.execute(sql.encode())
+        except psycopg.OperationalError as exc:
+            if self.conn.broken:
+                raise StoreError(f"postgres: the pooled connection was lost ({exc})",
+                                 retryable=True) from exc
+            raise
 
     def _lock_clause(self) -> str:
         return " FOR NO KEY UPDATE"

@@ -52,7 +52,7 @@ def run_transaction(
     """Begin, yield ``tx``, then commit; roll back when the block raises. A database error
     (``db_errors``) leaves as ``translate(error)``, the store's own error."""
     try:
-        tx.conn.execute(begin)
+        tx._begin(begin)
     except db_errors as exc:
         raise translate(exc) from exc
     try:
@@ -93,6 +93,10 @@ class SqlTx:
     def _x(self, sql: str, params: Sequence[Any] = ()) -> Any:
         """Run one statement; returns the cursor."""
         raise NotImplementedError
+
+    def _begin(self, sql: str) -> None:
+        """Open the transaction with ``sql``."""
+        self.conn.execute(sql)
 
     def _lock_clause(self) -> str:
         """The lock of a row read in order to change it."""
