@@ -243,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workloads", default="w1,w2,w3,w4,w5,w7", help="subset of w1..w7 (w6 needs --postgres)")
     ap.add_argument("--w3-processes", type=int, default=2)
     ap.add_argument("--w3-concurrency", type=int, default=4)
+    ap.add_argument("--w6-only", action="store_true",
+                    help="with --postgres: only the PostgreSQL runs (ours and the peers')")
     ap.add_argument("--json", default=None, help="also write the raw figures to this file")
     ap.add_argument("--repeat", type=int, default=1, help="run every system this many times; report medians")
     args = ap.parse_args(argv)
@@ -277,7 +279,8 @@ def one_round(args: argparse.Namespace, sizes: dict[str, Any], peers: list[str],
               child_loads: str, common: list[str], timeout_s: float) -> dict[str, dict[str, Any]]:
     """Every system once, one after the other."""
     results: dict[str, dict[str, Any]] = {}
-    if child_loads:
+    w6_only = args.w6_only and bool(args.postgres)
+    if child_loads and not w6_only:
         results["assay-bridge"] = run_system(
             "bridge_bench.py",
             ["--workloads", child_loads, *common, "--w5-total", str(sizes["w5_total"]),
@@ -286,7 +289,7 @@ def one_round(args: argparse.Namespace, sizes: dict[str, Any], peers: list[str],
     else:
         results["assay-bridge"] = {}
     embedded_loads = ",".join(sorted(todo & {"w1", "w3"}))
-    if embedded_loads:
+    if embedded_loads and not w6_only:
         results["assay-bridge-embedded"] = run_system(
             "embedded_bench.py",
             ["--workloads", embedded_loads, "--w1", str(sizes["w1"]), "--w3", str(sizes["w3"]),
@@ -312,9 +315,9 @@ def one_round(args: argparse.Namespace, sizes: dict[str, Any], peers: list[str],
         if why:
             results[peer] = {"error": why}
             continue
-        if child_loads:
+        if child_loads and not w6_only:
             results[peer] = run_system(script, ["--workloads", child_loads, *common], timeout_s)
-        if peer == "dbos" and args.postgres and child_loads and "error" not in results[peer]:
+        if peer == "dbos" and args.postgres and child_loads and "error" not in results.get(peer, {}):
             url, name = make_pg_database(args.postgres)
             try:
                 results["dbos-postgresql"] = run_system(

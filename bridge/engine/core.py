@@ -145,10 +145,11 @@ class Engine:
                          workflow_id=workflow_id, input_text=optional_json_text(input),
                          task_queue=task_queue, namespace=namespace or DEFAULT_NAMESPACE)
 
-    def get_workflow(self, workflow_id: str) -> dict[str, Any]:
+    def get_workflow(self, workflow_id: str, *, waiting_on: bool = True) -> dict[str, Any]:
         """One WorkflowRecord with ``waiting_on``; :class:`~bridge.errors.WorkflowNotFoundError`
-        if unknown."""
-        return self._read(wf_ops.get_workflow, workflow_id)
+        if unknown. ``waiting_on=False``: a live workflow's record comes without it, read in
+        one statement (for callers that only look at the status)."""
+        return self._read(wf_ops.get_workflow, workflow_id, waiting_on=waiting_on)
 
     def list_workflows(self, *, namespace: str = DEFAULT_NAMESPACE, status: str | None = None,
                        workflow_type: str | None = None, limit: int = 50, offset: int = 0,
@@ -191,6 +192,16 @@ class Engine:
         types = self.served_by(worker_id).workflows
         return self._run(dispatch.poll_workflow_task, queue, worker_id, self.histories,
                          None if types is None else sorted(types))
+
+    def poll_workflow_task_or_activity(self, *, queue: str, worker_id: str
+                                       ) -> tuple[str | None, bool]:
+        """:meth:`poll_workflow_task`; when it finds none, also whether an activity task the
+        worker serves is claimable on ``queue`` (:meth:`has_ready_activity`), in the same
+        transaction: ``(task, activity_ready)``. What a held poll asks on each turn."""
+        types = self.served_by(worker_id).workflows
+        return self._run(dispatch.poll_or_see_activity, queue, worker_id, self.histories,
+                         None if types is None else sorted(types),
+                         self._activity_names(worker_id))
 
     def submit_commands(self, workflow_id: str, *, worker_id: str,
                         commands: list[dict[str, Any]]) -> None:

@@ -42,11 +42,10 @@ DEFAULT_FAIL_ERROR = "workflow handler raised an error"
 # -- claim and lease ------------------------------------------------------------------------
 def _claim_workflow_task(op: Op, queue: str, worker_id: str,
                          types: Sequence[str] | None) -> Row | None:
-    wf = op.tx.claim_workflow_task(queue=queue, worker_id=worker_id, now=op.now, types=types)
+    wf = op.tx.claim_workflow_task(queue=queue, worker_id=worker_id, now=op.now, types=types,
+                                   start=True)  # PENDING becomes RUNNING in the claim itself
     if wf is None:
         return None
-    if wf["status"] == "PENDING":
-        op.tx.update_workflow(wf["id"], {"status": "RUNNING", "updated_at": op.now})
     op.deadline(op.now + op.settings.dispatch_timeout_s)
     return wf
 
@@ -67,6 +66,18 @@ def poll_workflow_task(op: Op, queue: str, worker_id: str, histories: HistoryCac
         "input": parse_json_text(wf["input"]),
     })
     return head[:-1] + ',"history":' + histories.render(op.tx, wf["id"]) + "}"
+
+
+def poll_or_see_activity(op: Op, queue: str, worker_id: str, histories: HistoryCache,
+                         types: Sequence[str] | None,
+                         names: Sequence[str] | None) -> tuple[str | None, bool]:
+    """:func:`poll_workflow_task`, and when there is no workflow task, whether an activity of
+    one of ``names`` (None: any) is claimable on ``queue``, in the same transaction:
+    ``(task, activity_ready)``."""
+    task = poll_workflow_task(op, queue, worker_id, histories, types)
+    if task is not None:
+        return task, False
+    return None, bool(op.tx.has_ready_activity(queue, op.now, names))
 
 
 def _release(op: Op, wf: Row) -> None:

@@ -188,14 +188,16 @@ class Tx(Protocol):
         ...
 
     def claim_workflow_task(self, *, queue: str, worker_id: str, now: float,
-                            types: Sequence[str] | None = None) -> Row | None:
+                            types: Sequence[str] | None = None,
+                            start: bool = False) -> Row | None:
         """Atomically claim the dispatchable workflow on ``queue`` with the smallest updated_at,
         of one of ``types`` when given (None: any type).
 
         Candidates: ``needs_dispatch = 1``, no lease, status not terminal. The claimed row gets
         ``needs_dispatch = 0``, ``dispatch_claimed_by = worker_id``,
-        ``dispatch_last_heartbeat = now`` and is returned as it is after the claim. Exclusive:
-        two concurrent claims never return the same workflow.
+        ``dispatch_last_heartbeat = now`` and is returned as it is after the claim. With
+        ``start``, a ``PENDING`` workflow also becomes ``RUNNING`` with ``updated_at = now``, in
+        the same statement. Exclusive: two concurrent claims never return the same workflow.
         """
         ...
 

@@ -202,15 +202,19 @@ class SqlTx:
         return " AND " + match, params
 
     def claim_workflow_task(self, *, queue: str, worker_id: str, now: float,
-                            types: Sequence[str] | None = None) -> Row | None:
+                            types: Sequence[str] | None = None,
+                            start: bool = False) -> Row | None:
         only, params = self._only("workflow_type", types)
+        starting = (", status = CASE WHEN status = 'PENDING' THEN 'RUNNING' ELSE status END,"
+                    " updated_at = CASE WHEN status = 'PENDING' THEN ? ELSE updated_at END"
+                    if start else "")
         row = self._one(
             "UPDATE workflows SET needs_dispatch = 0, dispatch_claimed_by = ?, "
-            "dispatch_last_heartbeat = ? WHERE id = ("
+            "dispatch_last_heartbeat = ?" + starting + " WHERE id = ("
             " SELECT id FROM workflows WHERE task_queue = ? AND needs_dispatch = 1"
             " AND dispatch_claimed_by IS NULL AND status NOT IN " + _TERMINAL_SQL + only +
             " ORDER BY updated_at, id LIMIT 1" + self._claim() + ") RETURNING *",
-            (worker_id, now, queue, *params))
+            (worker_id, now, *((now,) if start else ()), queue, *params))
         if row is not None:
             self._note_locked([row["id"]])
         return row
