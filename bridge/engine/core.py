@@ -99,7 +99,7 @@ class Engine:
 
     # -- transaction plumbing ----------------------------------------------------------------
     def _run(self, fn: Callable[..., T], *args: Any, write: bool = True,
-             now: float | None = None, **kwargs: Any) -> T:
+             now: float | None = None, one_statement: bool = False, **kwargs: Any) -> T:
         delay = TX_BACKOFF_S
         started = time.perf_counter()
         attempt = 0
@@ -107,7 +107,8 @@ class Engine:
             for attempt in range(1, TX_ATTEMPTS + 1):
                 at = self.clock.now() if now is None else now
                 try:
-                    with self.store.transaction(write=write) as tx:
+                    with (self.store.transaction(write=write, one_statement=True)
+                          if one_statement else self.store.transaction(write=write)) as tx:
                         op = Op(tx=tx, now=at, settings=self.settings)
                         result = fn(op, *args, **kwargs)
                         if op.outbox:  # other instances hear of it only if this commits
@@ -149,7 +150,9 @@ class Engine:
         """One WorkflowRecord with ``waiting_on``; :class:`~bridge.errors.WorkflowNotFoundError`
         if unknown. ``waiting_on=False``: a live workflow's record comes without it, read in
         one statement (for callers that only look at the status)."""
-        return self._read(wf_ops.get_workflow, workflow_id, waiting_on=waiting_on)
+        # without waiting_on: one SELECT (a finished workflow's waiting_on is [] unread)
+        return self._read(wf_ops.get_workflow, workflow_id, waiting_on=waiting_on,
+                          one_statement=not waiting_on)
 
     def list_workflows(self, *, namespace: str = DEFAULT_NAMESPACE, status: str | None = None,
                        workflow_type: str | None = None, limit: int = 50, offset: int = 0,
@@ -230,7 +233,7 @@ class Engine:
     def poll_activity_task(self, *, queue: str, worker_id: str) -> dict[str, Any] | None:
         """Claim the oldest ready activity on ``queue``, or None."""
         return self._run(activities.poll_activity_task, queue, worker_id,
-                         self._activity_names(worker_id))
+                         self._activity_names(worker_id), one_statement=True)  # the claim
 
     def has_ready_activity(self, queue: str, *, worker_id: str | None = None) -> bool:
         """True if an activity on ``queue`` is claimable now (by ``worker_id`` when given: one
@@ -295,7 +298,7 @@ class Engine:
         last = self._beats.get(worker_id)
         if last is not None and 0 <= now - last < HEARTBEAT_COALESCE_S:
             return
-        self._run(workers.worker_heartbeat, worker_id, now=now)
+        self._run(workers.worker_heartbeat, worker_id, now=now, one_statement=True)
         if len(self._beats) >= 10_000:
             self._beats.clear()
         self._beats[worker_id] = now

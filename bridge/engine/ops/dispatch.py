@@ -81,7 +81,10 @@ def poll_or_see_activity(op: Op, queue: str, worker_id: str, histories: HistoryC
 
 
 def _release(op: Op, wf: Row) -> None:
-    op.tx.update_workflow(wf["id"], {"dispatch_claimed_by": None, "dispatch_last_heartbeat": None})
+    """Drop the lease; the decision to dispatch again is taken on the row as released."""
+    released = op.tx.release_workflow_task(wf["id"])
+    if released is not None:
+        wf.update(released)
     wf["dispatch_claimed_by"] = None
     if wf.get("needs_dispatch") and not is_terminal(wf):
         op.notify("workflow_task", {"queue": wf["task_queue"], "namespace": wf["namespace"],
@@ -134,7 +137,7 @@ def _int_seq(cmd: dict[str, Any]) -> int:
 
 # -- the commands ---------------------------------------------------------------------------
 def _schedule_activity(op: Op, wf: Row, cmd: dict[str, Any]) -> None:
-    activities.schedule(
+    activities.schedule_new(
         op, wf, seq=_int_seq(cmd), name=_str(cmd, "name", ""),
         task_queue=_str(cmd, "task_queue", DEFAULT_COMMAND_QUEUE), input_text=_input_text(cmd),
         max_attempts=_int(cmd, "max_attempts", None),
@@ -237,13 +240,14 @@ def submit_commands(op: Op, workflow_id: str, worker_id: str,
     if wf.get("dispatch_claimed_by") != worker_id:
         raise LeaseLostError(
             f"worker {worker_id} does not hold the workflow task of {workflow_id}")
-    for cmd in commands:
+    for i, cmd in enumerate(commands):
         if is_terminal(wf):
             logger.info("workflow %s is %s; ignoring %s", workflow_id, wf["status"], cmd["type"],
                         extra={"workflow_id": workflow_id, "run_id": wf["run_id"]})
             break
         COMMANDS[cmd["type"]](op, wf, cmd)
-        fresh = op.tx.get_workflow(workflow_id, lock=True)
-        assert fresh is not None
-        wf = fresh
+        if i + 1 < len(commands):  # after the last one, the release reads the row back
+            fresh = op.tx.get_workflow(workflow_id, lock=True)
+            assert fresh is not None
+            wf = fresh
     _release(op, wf)

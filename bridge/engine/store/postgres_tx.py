@@ -16,6 +16,12 @@ In a read transaction (REPEATABLE READ READ ONLY) no lock clause is added.
 
 A connection taken from the pool is not checked with a round trip of its own: if ``BEGIN``
 finds it dead, the error is retryable (nothing ran) and the pool replaces the connection.
+
+A *one-statement* transaction (``Store.transaction(one_statement=True)``: a single claim,
+heartbeat or row read) sends no ``BEGIN``/``COMMIT``: the statement is its own transaction,
+at READ COMMITTED (the pooled connections' session default). On a dead connection it is
+retried like ``BEGIN`` when that is safe: always for a read, for a write only when the server
+ended the session before running it (SQLSTATE class 57P).
 """
 
 from __future__ import annotations
@@ -48,6 +54,8 @@ class PostgresTx(SqlTx):
         super().__init__(conn, write=write)
         self.origin = origin
         self._locked: set[str] = set()  # workflow ids this transaction holds a row lock on
+        self._single = False  # one_statement: no BEGIN was sent; at most one statement runs
+        self._ran = False
 
     def _x(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[DictRow]:
         statement = _STATEMENTS.get(sql)
@@ -56,9 +64,30 @@ class PostgresTx(SqlTx):
             statement = sql.replace("?", "%s").encode()
             if len(_STATEMENTS) < 512:
                 _STATEMENTS[sql] = statement
-        return self.conn.execute(statement, params or None)
+        if not self._single:
+            return self.conn.execute(statement, params or None)
+        assert not self._ran, "a one-statement transaction ran a second statement"
+        self._ran = True
+        try:
+            return self.conn.execute(statement, params or None)
+        except psycopg.OperationalError as exc:
+            # The pooled connection was dead (no BEGIN found it out). Running the statement
+            # again is safe for a read, and for a write the server refused because it had
+            # ended the session (SQLSTATE class 57P): the statement never ran.
+            if self.conn.broken and (not self.write
+                                     or (getattr(exc, "sqlstate", None) or "").startswith("57P")):
+                raise StoreError(f"postgres: the pooled connection was lost ({exc})",
+                                 retryable=True) from exc
+            raise
+
+    def _commit(self) -> None:
+        if not self._single:
+            self.conn.execute(b"COMMIT")
 
     def _begin(self, sql: str) -> None:
+        if not sql:  # one statement, its own transaction
+            self._single = True
+            return
         try:
             self.conn.execute(sql.encode())
         except psycopg.OperationalError as exc:

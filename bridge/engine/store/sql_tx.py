@@ -63,7 +63,7 @@ def run_transaction(
             raise translate(exc) from exc
         raise
     try:
-        tx.conn.execute("COMMIT")
+        tx._commit()
     except db_errors as exc:
         _rollback(tx, in_transaction, db_errors)
         raise translate(exc) from exc
@@ -97,6 +97,10 @@ class SqlTx:
     def _begin(self, sql: str) -> None:
         """Open the transaction with ``sql``."""
         self.conn.execute(sql)
+
+    def _commit(self) -> None:
+        """Commit the transaction."""
+        self.conn.execute("COMMIT")
 
     def _lock_clause(self) -> str:
         """The lock of a row read in order to change it."""
@@ -218,6 +222,10 @@ class SqlTx:
         if row is not None:
             self._note_locked([row["id"]])
         return row
+
+    def release_workflow_task(self, workflow_id: str) -> Row | None:
+        return self._one("UPDATE workflows SET dispatch_claimed_by = NULL, "
+                         "dispatch_last_heartbeat = NULL WHERE id = ? RETURNING *", (workflow_id,))
 
     def expired_leases(self, cutoff: float, limit: int) -> list[Row]:
         rows = self._all(
