@@ -10,7 +10,9 @@ transaction (READ COMMITTED):
   or ``SELECT ... FOR NO KEY UPDATE SKIP LOCKED``: a row is handed to one transaction, and a
   row changed by a transaction that committed meanwhile is re-checked against the conditions;
 * ``append_event`` first locks the workflow row, then computes ``max(seq) + 1`` in a new
-  statement, whose snapshot sees every event committed before the lock was granted.
+  statement, whose snapshot sees every event committed before the lock was granted;
+* the ``pg_notify`` calls of :meth:`PostgresTx.publish` go in one simple query with the
+  ``COMMIT`` (payloads quoted by psycopg), one round trip for both.
 
 In a read transaction (REPEATABLE READ READ ONLY) no lock clause is added.
 
@@ -31,6 +33,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import DictRow
 
 from bridge.engine.store.base import Notice
@@ -55,6 +58,7 @@ class PostgresTx(SqlTx):
         self.origin = origin
         self._locked: set[str] = set()  # workflow ids this transaction holds a row lock on
         self._single = False  # one_statement: no BEGIN was sent; at most one statement runs
+        self._payloads: list[str] = []  # notices to pg_notify just before COMMIT
         self._ran = False
 
     def _x(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[DictRow]:
@@ -79,10 +83,6 @@ class PostgresTx(SqlTx):
                 raise StoreError(f"postgres: the pooled connection was lost ({exc})",
                                  retryable=True) from exc
             raise
-
-    def _commit(self) -> None:
-        if not self._single:
-            self.conn.execute(b"COMMIT")
 
     def _begin(self, sql: str) -> None:
         if not sql:  # one statement, its own transaction
@@ -131,4 +131,23 @@ class PostgresTx(SqlTx):
                 payload = candidate
             if len(payload.encode()) > MAX_NOTIFY_BYTES:
                 continue  # one notice too large to share: other instances will poll for it
-            self._x("SELECT pg_notify(?, ?)", (NOTIFY_CHANNEL, payload))
+            if self._single:
+                self._x("SELECT pg_notify(?, ?)", (NOTIFY_CHANNEL, payload))
+            else:
+                self._payloads.append(payload)  # sent with COMMIT (see _commit)
+
+    def _commit(self) -> None:
+        """``COMMIT``, preceded in the same simple query by the ``pg_notify`` of every payload
+        :meth:`publish` queued: one round trip, the same statements in the same order (publish
+        is the last step of an operation)."""
+        if self._single:
+            return
+        if not self._payloads:
+            self.conn.execute(b"COMMIT")
+            return
+        quoted = sql.Literal(NOTIFY_CHANNEL).as_bytes(self.conn)
+        notifies = b"".join(b"SELECT pg_notify(" + quoted + b", "
+                            + sql.Literal(p).as_bytes(self.conn) + b"); "
+                            for p in self._payloads)
+        self._payloads.clear()
+        self.conn.execute(notifies + b"COMMIT")
