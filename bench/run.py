@@ -212,6 +212,17 @@ def table(results: dict[str, dict[str, Any]], peers: list[str]) -> str:
             if a is not None:
                 lines.append(f"| {label} | {fmt(a, unit)} | {fmt(b, unit)} | {ratio(a, b)} |")
         dpg = results.get("dbos-postgresql")
+        if dpg is not None and "error" not in dpg and "error" not in pg:
+            lines.append("")
+            lines.append("| W6: both on the same PostgreSQL | assay-bridge | DBOS | bridge/DBOS |")
+            lines.append("|---|---|---|---|")
+            for label, path, unit, _ in ROWS[:4] + ROWS[7:9]:
+                a = _get(pg, *path)
+                b = _get(dpg, *path)
+                if b is None and path[0].endswith("_lua"):
+                    b = _get(dpg, path[0].replace("_lua", "_py"), *path[1:])
+                if a is not None:
+                    lines.append(f"| {label} | {fmt(a, unit)} | {fmt(b, unit)} | {ratio(a, b)} |")
         if dpg is not None:
             lines.append("")
             lines.append(f"| W6 peer: DBOS on PostgreSQL | {'; '.join(f'{l}: {fmt(_get(dpg, *p), u)}' for l, p, u, _ in (ROWS[1], ROWS[8]) if _get(dpg, *p) is not None) or dpg.get('error', '-')} |")
