@@ -217,6 +217,17 @@ def table(results: dict[str, dict[str, Any]], peers: list[str]) -> str:
             if a is not None:
                 lines.append(f"| {label} | {fmt(a, unit)} | {fmt(b, unit)} | {ratio(a, b)} |")
         dpg = results.get("dbos-postgresql")
+        if dpg is not None and "error" not in dpg and "error" not in pg:
+            lines.append("")
+            lines.append("| W6: both on the same PostgreSQL | assay-bridge | DBOS | bridge/DBOS |")
+            lines.append("|---|---|---|---|")
+            for label, path, unit, _ in ROWS[:4] + ROWS[7:9]:
+                a = _get(pg, *path)
+                b = _get(dpg, *path)
+                if b is None and path[0].endswith("_lua"):
+                    b = _get(dpg, path[0].replace("_lua", "_py"), *path[1:])
+                if a is not None:
+                    lines.append(f"| {label} | {fmt(a, unit)} | {fmt(b, unit)} | {ratio(a, b)} |")
         if dpg is not None:
             lines.append("")
             lines.append(f"| W6 peer: DBOS on PostgreSQL | {'; '.join(f'{l}: {fmt(_get(dpg, *p), u)}' for l, p, u, _ in (ROWS[1], ROWS[8]) if _get(dpg, *p) is not None) or dpg.get('error', '-')} |")
@@ -276,6 +287,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workloads", default="w1,w2,w3,w4,w5,w7", help="subset of w1..w7 (w6 needs --postgres)")
     ap.add_argument("--w3-processes", type=int, default=2)
     ap.add_argument("--w3-concurrency", type=int, default=4)
+    ap.add_argument("--w6-only", action="store_true",
+                    help="with --postgres: only the PostgreSQL runs (ours and the peers')")
     ap.add_argument("--json", default=None, help="also write the raw figures to this file")
     ap.add_argument("--readme", action="store_true",
                     help="also put the table in bench/README.md (between its table markers)")
@@ -317,7 +330,8 @@ def one_round(args: argparse.Namespace, sizes: dict[str, Any], peers: list[str],
               child_loads: str, common: list[str], timeout_s: float) -> dict[str, dict[str, Any]]:
     """Every system once, one after the other."""
     results: dict[str, dict[str, Any]] = {}
-    if child_loads:
+    w6_only = args.w6_only and bool(args.postgres)
+    if child_loads and not w6_only:
         results["assay-bridge"] = run_system(
             "bridge_bench.py",
             ["--workloads", child_loads, *common, "--w5-total", str(sizes["w5_total"]),
@@ -326,7 +340,7 @@ def one_round(args: argparse.Namespace, sizes: dict[str, Any], peers: list[str],
     else:
         results["assay-bridge"] = {}
     embedded_loads = ",".join(sorted(todo & {"w1", "w3"}))
-    if embedded_loads:
+    if embedded_loads and not w6_only:
         results["assay-bridge-embedded"] = run_system(
             "embedded_bench.py",
             ["--workloads", embedded_loads, "--w1", str(sizes["w1"]), "--w3", str(sizes["w3"]),
@@ -352,9 +366,9 @@ def one_round(args: argparse.Namespace, sizes: dict[str, Any], peers: list[str],
         if why:
             results[peer] = {"error": why}
             continue
-        if child_loads:
+        if child_loads and not w6_only:
             results[peer] = run_system(script, ["--workloads", child_loads, *common], timeout_s)
-        if peer == "dbos" and args.postgres and child_loads and "error" not in results[peer]:
+        if peer == "dbos" and args.postgres and child_loads and "error" not in results.get(peer, {}):
             url, name = make_pg_database(args.postgres)
             try:
                 results["dbos-postgresql"] = run_system(

@@ -99,7 +99,7 @@ class Engine:
 
     # -- transaction plumbing ----------------------------------------------------------------
     def _run(self, fn: Callable[..., T], *args: Any, write: bool = True,
-             now: float | None = None, **kwargs: Any) -> T:
+             now: float | None = None, one_statement: bool = False, **kwargs: Any) -> T:
         delay = TX_BACKOFF_S
         started = time.perf_counter()
         attempt = 0
@@ -107,7 +107,8 @@ class Engine:
             for attempt in range(1, TX_ATTEMPTS + 1):
                 at = self.clock.now() if now is None else now
                 try:
-                    with self.store.transaction(write=write) as tx:
+                    with (self.store.transaction(write=write, one_statement=True)
+                          if one_statement else self.store.transaction(write=write)) as tx:
                         op = Op(tx=tx, now=at, settings=self.settings)
                         result = fn(op, *args, **kwargs)
                         if op.outbox:  # other instances hear of it only if this commits
@@ -145,10 +146,13 @@ class Engine:
                          workflow_id=workflow_id, input_text=optional_json_text(input),
                          task_queue=task_queue, namespace=namespace or DEFAULT_NAMESPACE)
 
-    def get_workflow(self, workflow_id: str) -> dict[str, Any]:
+    def get_workflow(self, workflow_id: str, *, waiting_on: bool = True) -> dict[str, Any]:
         """One WorkflowRecord with ``waiting_on``; :class:`~bridge.errors.WorkflowNotFoundError`
-        if unknown."""
-        return self._read(wf_ops.get_workflow, workflow_id)
+        if unknown. ``waiting_on=False``: a live workflow's record comes without it, read in
+        one statement (for callers that only look at the status)."""
+        # without waiting_on: one SELECT (a finished workflow's waiting_on is [] unread)
+        return self._read(wf_ops.get_workflow, workflow_id, waiting_on=waiting_on,
+                          one_statement=not waiting_on)
 
     def list_workflows(self, *, namespace: str = DEFAULT_NAMESPACE, status: str | None = None,
                        workflow_type: str | None = None, limit: int = 50, offset: int = 0,
@@ -192,6 +196,16 @@ class Engine:
         return self._run(dispatch.poll_workflow_task, queue, worker_id, self.histories,
                          None if types is None else sorted(types))
 
+    def poll_workflow_task_or_activity(self, *, queue: str, worker_id: str
+                                       ) -> tuple[str | None, bool]:
+        """:meth:`poll_workflow_task`; when it finds none, also whether an activity task the
+        worker serves is claimable on ``queue`` (:meth:`has_ready_activity`), in the same
+        transaction: ``(task, activity_ready)``. What a held poll asks on each turn."""
+        types = self.served_by(worker_id).workflows
+        return self._run(dispatch.poll_or_see_activity, queue, worker_id, self.histories,
+                         None if types is None else sorted(types),
+                         self._activity_names(worker_id))
+
     def submit_commands(self, workflow_id: str, *, worker_id: str,
                         commands: list[dict[str, Any]]) -> None:
         """Apply a worker's commands and release its lease (400 unknown type, 409 lease lost)."""
@@ -219,7 +233,7 @@ class Engine:
     def poll_activity_task(self, *, queue: str, worker_id: str) -> dict[str, Any] | None:
         """Claim the oldest ready activity on ``queue``, or None."""
         return self._run(activities.poll_activity_task, queue, worker_id,
-                         self._activity_names(worker_id))
+                         self._activity_names(worker_id), one_statement=True)  # the claim
 
     def has_ready_activity(self, queue: str, *, worker_id: str | None = None) -> bool:
         """True if an activity on ``queue`` is claimable now (by ``worker_id`` when given: one
@@ -284,7 +298,7 @@ class Engine:
         last = self._beats.get(worker_id)
         if last is not None and 0 <= now - last < HEARTBEAT_COALESCE_S:
             return
-        self._run(workers.worker_heartbeat, worker_id, now=now)
+        self._run(workers.worker_heartbeat, worker_id, now=now, one_statement=True)
         if len(self._beats) >= 10_000:
             self._beats.clear()
         self._beats[worker_id] = now

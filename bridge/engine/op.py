@@ -67,6 +67,12 @@ class Op:
             return
         self.tx.update_workflow(wf["id"], {"needs_dispatch": 1})
         wf["needs_dispatch"] = 1
+        self.announce_task(wf)
+
+    def announce_task(self, wf: Row) -> None:
+        """Tell pollers that dispatchable workflow ``wf`` has a task, unless a lease is held
+        (the release announces it). For a row written dispatchable, :meth:`wake` without the
+        write."""
         if wf.get("dispatch_claimed_by") is None:
             self.notify("workflow_task", {"queue": wf["task_queue"], "namespace": wf["namespace"],
                                           "workflow_id": wf["id"]})

@@ -74,14 +74,19 @@ async def poll_workflow_task(request: Request) -> Response:
     deadline = loop.time() + state.poll_wait_s
     with state.hub.subscribe(("workflow_task", queue), ("activity_task", queue)) as sub:
         while True:
-            task = await call_hot(request, engine.poll_workflow_task, queue=queue,
-                                  worker_id=worker_id)
+            if state.poll_wait_s <= 0:  # assay's behaviour: answer at once
+                task, activity_ready = await call_hot(
+                    request, engine.poll_workflow_task, queue=queue, worker_id=worker_id), False
+            else:
+                task, activity_ready = await call_hot(
+                    request, engine.poll_workflow_task_or_activity, queue=queue,
+                    worker_id=worker_id)
             if task is not None:
                 return Response(task, media_type="application/json")
             remaining = deadline - loop.time()
             if remaining <= 0 or state.hub.closing:
                 break
-            if await call_hot(request, engine.has_ready_activity, queue, worker_id=worker_id):
+            if activity_ready:
                 break  # let the worker go on to its activity poll
             if not await sub.wait(remaining):
                 break

@@ -159,8 +159,12 @@ async def wait_workflow(request: Request) -> Response:
     deadline = loop.time() + timeout_s
     with state.hub.subscribe(("workflow_terminal", workflow_id)) as sub:
         while True:
-            record = await call_hot(request, state.engine.get_workflow, workflow_id)
+            record = await call_hot(request, state.engine.get_workflow, workflow_id,
+                                    waiting_on=False)
             remaining = deadline - loop.time()
-            if record.get("status") in TERMINAL_STATUSES or remaining <= 0 or state.hub.closing:
+            if record.get("status") in TERMINAL_STATUSES:
                 return JSONResponse(record)
+            if remaining <= 0 or state.hub.closing:  # a live workflow: with its waiting_on
+                return JSONResponse(await call_hot(request, state.engine.get_workflow,
+                                                   workflow_id))
             await sub.wait(remaining)

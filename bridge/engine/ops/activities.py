@@ -55,6 +55,26 @@ def schedule(op: Op, wf: Row, *, seq: int, name: str, task_queue: str, input_tex
     becomes RUNNING. A repeat changes nothing and returns the existing row. Never wakes the
     workflow.
     """
+    act = schedule_new(op, wf, seq=seq, name=name, task_queue=task_queue, input_text=input_text,
+                       max_attempts=max_attempts, initial_interval_secs=initial_interval_secs,
+                       backoff_coefficient=backoff_coefficient,
+                       start_to_close_secs=start_to_close_secs,
+                       heartbeat_timeout_secs=heartbeat_timeout_secs)
+    if act is None:
+        return next(a for a in op.tx.list_activities(wf["id"], ALL_STATUSES) if a["seq"] == seq)
+    found = op.tx.get_activity(act)
+    assert found is not None
+    return found
+
+
+def schedule_new(op: Op, wf: Row, *, seq: int, name: str, task_queue: str,
+                 input_text: str | None, max_attempts: int | None = None,
+                 initial_interval_secs: float | None = None,
+                 backoff_coefficient: float | None = None,
+                 start_to_close_secs: float | None = None,
+                 heartbeat_timeout_secs: float | None = None) -> int | None:
+    """:func:`schedule` without reading the row back: the new activity's id, or None when
+    ``seq`` was already scheduled (nothing changed). What a worker's ScheduleActivity runs."""
     row: Row = {
         "workflow_id": wf["id"], "seq": seq, "name": name, "task_queue": task_queue,
         "input": input_text, "status": "PENDING", "attempt": 1,
@@ -71,8 +91,7 @@ def schedule(op: Op, wf: Row, *, seq: int, name: str, task_queue: str, input_tex
     }
     new_id = op.tx.insert_activity(row)
     if new_id is None:
-        existing = [a for a in op.tx.list_activities(wf["id"], ALL_STATUSES) if a["seq"] == seq]
-        return existing[0]
+        return None
     op.event(wf["id"], "ActivityScheduled", {
         "activity_id": new_id, "activity_seq": seq, "name": name, "task_queue": task_queue,
         "input": input_text})
@@ -80,9 +99,7 @@ def schedule(op: Op, wf: Row, *, seq: int, name: str, task_queue: str, input_tex
         op.tx.update_workflow(wf["id"], {"status": "RUNNING", "updated_at": op.now})
         wf["status"] = "RUNNING"
     op.notify("activity_task", {"queue": task_queue, "activity_id": new_id})
-    act = op.tx.get_activity(new_id)
-    assert act is not None
-    return act
+    return new_id
 
 
 def schedule_activity(op: Op, workflow_id: str, **fields: Any) -> dict[str, Any]:

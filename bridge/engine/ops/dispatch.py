@@ -42,11 +42,10 @@ DEFAULT_FAIL_ERROR = "workflow handler raised an error"
 # -- claim and lease ------------------------------------------------------------------------
 def _claim_workflow_task(op: Op, queue: str, worker_id: str,
                          types: Sequence[str] | None) -> Row | None:
-    wf = op.tx.claim_workflow_task(queue=queue, worker_id=worker_id, now=op.now, types=types)
+    wf = op.tx.claim_workflow_task(queue=queue, worker_id=worker_id, now=op.now, types=types,
+                                   start=True)  # PENDING becomes RUNNING in the claim itself
     if wf is None:
         return None
-    if wf["status"] == "PENDING":
-        op.tx.update_workflow(wf["id"], {"status": "RUNNING", "updated_at": op.now})
     op.deadline(op.now + op.settings.dispatch_timeout_s)
     return wf
 
@@ -69,8 +68,23 @@ def poll_workflow_task(op: Op, queue: str, worker_id: str, histories: HistoryCac
     return head[:-1] + ',"history":' + histories.render(op.tx, wf["id"]) + "}"
 
 
+def poll_or_see_activity(op: Op, queue: str, worker_id: str, histories: HistoryCache,
+                         types: Sequence[str] | None,
+                         names: Sequence[str] | None) -> tuple[str | None, bool]:
+    """:func:`poll_workflow_task`, and when there is no workflow task, whether an activity of
+    one of ``names`` (None: any) is claimable on ``queue``, in the same transaction:
+    ``(task, activity_ready)``."""
+    task = poll_workflow_task(op, queue, worker_id, histories, types)
+    if task is not None:
+        return task, False
+    return None, bool(op.tx.has_ready_activity(queue, op.now, names))
+
+
 def _release(op: Op, wf: Row) -> None:
-    op.tx.update_workflow(wf["id"], {"dispatch_claimed_by": None, "dispatch_last_heartbeat": None})
+    """Drop the lease; the decision to dispatch again is taken on the row as released."""
+    released = op.tx.release_workflow_task(wf["id"])
+    if released is not None:
+        wf.update(released)
     wf["dispatch_claimed_by"] = None
     if wf.get("needs_dispatch") and not is_terminal(wf):
         op.notify("workflow_task", {"queue": wf["task_queue"], "namespace": wf["namespace"],
@@ -123,7 +137,7 @@ def _int_seq(cmd: dict[str, Any]) -> int:
 
 # -- the commands ---------------------------------------------------------------------------
 def _schedule_activity(op: Op, wf: Row, cmd: dict[str, Any]) -> None:
-    activities.schedule(
+    activities.schedule_new(
         op, wf, seq=_int_seq(cmd), name=_str(cmd, "name", ""),
         task_queue=_str(cmd, "task_queue", DEFAULT_COMMAND_QUEUE), input_text=_input_text(cmd),
         max_attempts=_int(cmd, "max_attempts", None),
@@ -226,13 +240,14 @@ def submit_commands(op: Op, workflow_id: str, worker_id: str,
     if wf.get("dispatch_claimed_by") != worker_id:
         raise LeaseLostError(
             f"worker {worker_id} does not hold the workflow task of {workflow_id}")
-    for cmd in commands:
+    for i, cmd in enumerate(commands):
         if is_terminal(wf):
             logger.info("workflow %s is %s; ignoring %s", workflow_id, wf["status"], cmd["type"],
                         extra={"workflow_id": workflow_id, "run_id": wf["run_id"]})
             break
         COMMANDS[cmd["type"]](op, wf, cmd)
-        fresh = op.tx.get_workflow(workflow_id, lock=True)
-        assert fresh is not None
-        wf = fresh
+        if i + 1 < len(commands):  # after the last one, the release reads the row back
+            fresh = op.tx.get_workflow(workflow_id, lock=True)
+            assert fresh is not None
+            wf = fresh
     _release(op, wf)

@@ -62,7 +62,8 @@ def _labels(wf: Row) -> dict[str, str]:
 def create_run(op: Op, *, workflow_id: str, workflow_type: str, input_text: str | None,
                task_queue: str, namespace: str, run_id: str, parent_id: str | None = None,
                origin_id: str | None = None) -> Row | None:
-    """Insert a PENDING workflow, append ``WorkflowStarted`` (seq 1) and make it dispatchable.
+    """Insert a PENDING workflow, dispatchable (one write), and append ``WorkflowStarted``
+    (seq 1).
 
     Returns the new row, or None (nothing changed) if the id is taken.
     """
@@ -70,7 +71,7 @@ def create_run(op: Op, *, workflow_id: str, workflow_type: str, input_text: str 
         "id": workflow_id, "namespace": namespace, "run_id": run_id,
         "workflow_type": workflow_type, "task_queue": task_queue, "status": "PENDING",
         "input": input_text, "result": None, "error": None, "parent_id": parent_id,
-        "origin_id": origin_id, "claimed_by": None, "needs_dispatch": 0,
+        "origin_id": origin_id, "claimed_by": None, "needs_dispatch": 1,
         "dispatch_claimed_by": None, "dispatch_last_heartbeat": None,
         "created_at": op.now, "updated_at": op.now, "completed_at": None,
     }
@@ -78,7 +79,7 @@ def create_run(op: Op, *, workflow_id: str, workflow_type: str, input_text: str 
         return None
     op.event(workflow_id, "WorkflowStarted", text=input_text)
     op.count("workflow_started", **_labels(row))
-    op.wake(row)
+    op.announce_task(row)
     return row
 
 
@@ -93,14 +94,16 @@ def start_workflow(op: Op, *, workflow_type: str, workflow_id: str, input_text: 
     return {"workflow_id": workflow_id, "run_id": run_id, "status": "PENDING"}
 
 
-def get_workflow(op: Op, workflow_id: str) -> dict[str, Any]:
+def get_workflow(op: Op, workflow_id: str, *, waiting_on: bool = True) -> dict[str, Any]:
     """One WorkflowRecord with ``waiting_on`` (what a live workflow waits on, see
-    :mod:`bridge.engine.ops.waits`), or :class:`WorkflowNotFoundError`."""
+    :mod:`bridge.engine.ops.waits`), or :class:`WorkflowNotFoundError`. Without
+    ``waiting_on``, a live workflow's record has no ``waiting_on`` (one statement, no more)."""
     wf = op.tx.get_workflow(workflow_id)
     if wf is None:
         raise WorkflowNotFoundError(f"not found: workflow {workflow_id}")
     record = workflow_record(wf)
-    record["waiting_on"] = waits.waiting_on(op, wf)
+    if waiting_on or is_terminal(wf):
+        record["waiting_on"] = waits.waiting_on(op, wf)
     return record
 
 

@@ -104,13 +104,18 @@ class Store(Protocol):
         """Release every connection (and the instance lock if held). Idempotent."""
         ...
 
-    def transaction(self, write: bool = False) -> AbstractContextManager[Tx]:
+    def transaction(self, write: bool = False, *,
+                    one_statement: bool = False) -> AbstractContextManager[Tx]:
         """Open one transaction and yield its :class:`Tx`.
 
         Args:
             write: True for a transaction that may write. Write transactions are serialised
                 against each other (see the module docstring); read transactions see a
                 consistent snapshot and never block writers for long.
+            one_statement: the caller promises to run at most one statement; a store may then
+                run it as its own implicit transaction, without ``BEGIN`` and ``COMMIT`` (a
+                single statement is atomic and sees one snapshot either way). A second
+                statement is a programming error (``AssertionError``) on such a store.
 
         Commits when the block ends normally; rolls back when it raises, then re-raises.
         Transactions must not be nested on one thread.
@@ -188,15 +193,23 @@ class Tx(Protocol):
         ...
 
     def claim_workflow_task(self, *, queue: str, worker_id: str, now: float,
-                            types: Sequence[str] | None = None) -> Row | None:
+                            types: Sequence[str] | None = None,
+                            start: bool = False) -> Row | None:
         """Atomically claim the dispatchable workflow on ``queue`` with the smallest updated_at,
         of one of ``types`` when given (None: any type).
 
         Candidates: ``needs_dispatch = 1``, no lease, status not terminal. The claimed row gets
         ``needs_dispatch = 0``, ``dispatch_claimed_by = worker_id``,
-        ``dispatch_last_heartbeat = now`` and is returned as it is after the claim. Exclusive:
-        two concurrent claims never return the same workflow.
+        ``dispatch_last_heartbeat = now`` and is returned as it is after the claim. With
+        ``start``, a ``PENDING`` workflow also becomes ``RUNNING`` with ``updated_at = now``, in
+        the same statement. Exclusive: two concurrent claims never return the same workflow.
         """
+        ...
+
+    def release_workflow_task(self, workflow_id: str) -> Row | None:
+        """Drop the workflow's task lease (``dispatch_claimed_by`` and
+        ``dispatch_last_heartbeat`` become NULL) and return the row as it is after that, or
+        None if there is no such workflow."""
         ...
 
     def expired_leases(self, cutoff: float, limit: int) -> list[Row]:

@@ -77,6 +77,12 @@ def _in_transaction(conn: psycopg.Connection[DictRow]) -> bool:
     return not conn.closed and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
 
 
+def _configure(conn: psycopg.Connection[DictRow]) -> None:
+    """A new pooled connection: one-statement transactions run at READ COMMITTED whatever the
+    database's default is."""
+    conn.execute("SET default_transaction_isolation TO 'read committed'")
+
+
 def translate_error(exc: BaseException) -> Exception:
     """Map a psycopg or pool error to StoreError / StoreUnavailableError."""
     if isinstance(exc, PoolTimeout):
@@ -153,8 +159,8 @@ class PostgresStore:
         pool: ConnectionPool[psycopg.Connection[DictRow]] = ConnectionPool(
             self.conninfo, min_size=1, max_size=self.pool_size, open=False,
             kwargs={"autocommit": True, "row_factory": dict_row},
-            connection_class=psycopg.Connection[DictRow],
-            check=ConnectionPool.check_connection, timeout=self.pool_timeout_s,
+            connection_class=psycopg.Connection[DictRow], configure=_configure,
+            timeout=self.pool_timeout_s,
             name="assay-bridge")
         pool.open(wait=False)
         self._pool = pool
@@ -219,20 +225,23 @@ class PostgresStore:
 
     # -- transactions ------------------------------------------------------------------------
     @contextmanager
-    def transaction(self, write: bool = False) -> Iterator[PostgresTx]:
-        """One transaction; see :class:`~.base.Store` and the module docstring."""
+    def transaction(self, write: bool = False, *,
+                    one_statement: bool = False) -> Iterator[PostgresTx]:
+        """One transaction; see :class:`~.base.Store` and the module docstring. With
+        ``one_statement`` the statement runs as its own transaction (no ``BEGIN``/``COMMIT``
+        round trips), at READ COMMITTED, the session default every pooled connection sets."""
         if getattr(self._local, "active", False):
             raise StoreError("nested transactions are not supported")
         self._local.active = True
         try:
             with self._connection() as conn:
-                yield from self._run_transaction(conn, write)
+                yield from self._run_transaction(conn, write, one_statement)
         finally:
             self._local.active = False
 
-    def _run_transaction(self, conn: psycopg.Connection[DictRow],
-                         write: bool) -> Iterator[PostgresTx]:
-        begin = ("BEGIN ISOLATION LEVEL READ COMMITTED" if write
+    def _run_transaction(self, conn: psycopg.Connection[DictRow], write: bool,
+                         one_statement: bool = False) -> Iterator[PostgresTx]:
+        begin = ("" if one_statement else "BEGIN ISOLATION LEVEL READ COMMITTED" if write
                  else "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         with run_transaction(PostgresTx(conn, write=write, origin=self.origin), begin,
                              db_errors=psycopg.Error, translate=translate_error,

@@ -10,9 +10,20 @@ transaction (READ COMMITTED):
   or ``SELECT ... FOR NO KEY UPDATE SKIP LOCKED``: a row is handed to one transaction, and a
   row changed by a transaction that committed meanwhile is re-checked against the conditions;
 * ``append_event`` first locks the workflow row, then computes ``max(seq) + 1`` in a new
-  statement, whose snapshot sees every event committed before the lock was granted.
+  statement, whose snapshot sees every event committed before the lock was granted;
+* the ``pg_notify`` calls of :meth:`PostgresTx.publish` go in one simple query with the
+  ``COMMIT`` (payloads quoted by psycopg), one round trip for both.
 
 In a read transaction (REPEATABLE READ READ ONLY) no lock clause is added.
+
+A connection taken from the pool is not checked with a round trip of its own: if ``BEGIN``
+finds it dead, the error is retryable (nothing ran) and the pool replaces the connection.
+
+A *one-statement* transaction (``Store.transaction(one_statement=True)``: a single claim,
+heartbeat or row read) sends no ``BEGIN``/``COMMIT``: the statement is its own transaction,
+at READ COMMITTED (the pooled connections' session default). On a dead connection it is
+retried like ``BEGIN`` when that is safe: always for a read, for a write only when the server
+ended the session before running it (SQLSTATE class 57P).
 """
 
 from __future__ import annotations
@@ -22,10 +33,12 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import DictRow
 
 from bridge.engine.store.base import Notice
 from bridge.engine.store.sql_tx import SqlTx
+from bridge.errors import StoreError
 
 #: The LISTEN/NOTIFY channel engine instances share (per database).
 NOTIFY_CHANNEL = "assay_bridge"
@@ -44,6 +57,9 @@ class PostgresTx(SqlTx):
         super().__init__(conn, write=write)
         self.origin = origin
         self._locked: set[str] = set()  # workflow ids this transaction holds a row lock on
+        self._single = False  # one_statement: no BEGIN was sent; at most one statement runs
+        self._payloads: list[str] = []  # notices to pg_notify just before COMMIT
+        self._ran = False
 
     def _x(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[DictRow]:
         statement = _STATEMENTS.get(sql)
@@ -52,7 +68,33 @@ class PostgresTx(SqlTx):
             statement = sql.replace("?", "%s").encode()
             if len(_STATEMENTS) < 512:
                 _STATEMENTS[sql] = statement
-        return self.conn.execute(statement, params or None)
+        if not self._single:
+            return self.conn.execute(statement, params or None)
+        assert not self._ran, "a one-statement transaction ran a second statement"
+        self._ran = True
+        try:
+            return self.conn.execute(statement, params or None)
+        except psycopg.OperationalError as exc:
+            # The pooled connection was dead (no BEGIN found it out). Running the statement
+            # again is safe for a read, and for a write the server refused because it had
+            # ended the session (SQLSTATE class 57P): the statement never ran.
+            if self.conn.broken and (not self.write
+                                     or (getattr(exc, "sqlstate", None) or "").startswith("57P")):
+                raise StoreError(f"postgres: the pooled connection was lost ({exc})",
+                                 retryable=True) from exc
+            raise
+
+    def _begin(self, sql: str) -> None:
+        if not sql:  # one statement, its own transaction
+            self._single = True
+            return
+        try:
+            self.conn.execute(sql.encode())
+        except psycopg.OperationalError as exc:
+            if self.conn.broken:
+                raise StoreError(f"postgres: the pooled connection was lost ({exc})",
+                                 retryable=True) from exc
+            raise
 
     def _lock_clause(self) -> str:
         return " FOR NO KEY UPDATE"
@@ -89,4 +131,23 @@ class PostgresTx(SqlTx):
                 payload = candidate
             if len(payload.encode()) > MAX_NOTIFY_BYTES:
                 continue  # one notice too large to share: other instances will poll for it
-            self._x("SELECT pg_notify(?, ?)", (NOTIFY_CHANNEL, payload))
+            if self._single:
+                self._x("SELECT pg_notify(?, ?)", (NOTIFY_CHANNEL, payload))
+            else:
+                self._payloads.append(payload)  # sent with COMMIT (see _commit)
+
+    def _commit(self) -> None:
+        """``COMMIT``, preceded in the same simple query by the ``pg_notify`` of every payload
+        :meth:`publish` queued: one round trip, the same statements in the same order (publish
+        is the last step of an operation)."""
+        if self._single:
+            return
+        if not self._payloads:
+            self.conn.execute(b"COMMIT")
+            return
+        quoted = sql.Literal(NOTIFY_CHANNEL).as_bytes(self.conn)
+        notifies = b"".join(b"SELECT pg_notify(" + quoted + b", "
+                            + sql.Literal(p).as_bytes(self.conn) + b"); "
+                            for p in self._payloads)
+        self._payloads.clear()
+        self.conn.execute(notifies + b"COMMIT")

@@ -52,7 +52,7 @@ def run_transaction(
     """Begin, yield ``tx``, then commit; roll back when the block raises. A database error
     (``db_errors``) leaves as ``translate(error)``, the store's own error."""
     try:
-        tx.conn.execute(begin)
+        tx._begin(begin)
     except db_errors as exc:
         raise translate(exc) from exc
     try:
@@ -63,7 +63,7 @@ def run_transaction(
             raise translate(exc) from exc
         raise
     try:
-        tx.conn.execute("COMMIT")
+        tx._commit()
     except db_errors as exc:
         _rollback(tx, in_transaction, db_errors)
         raise translate(exc) from exc
@@ -93,6 +93,14 @@ class SqlTx:
     def _x(self, sql: str, params: Sequence[Any] = ()) -> Any:
         """Run one statement; returns the cursor."""
         raise NotImplementedError
+
+    def _begin(self, sql: str) -> None:
+        """Open the transaction with ``sql``."""
+        self.conn.execute(sql)
+
+    def _commit(self) -> None:
+        """Commit the transaction."""
+        self.conn.execute("COMMIT")
 
     def _lock_clause(self) -> str:
         """The lock of a row read in order to change it."""
@@ -198,18 +206,26 @@ class SqlTx:
         return " AND " + match, params
 
     def claim_workflow_task(self, *, queue: str, worker_id: str, now: float,
-                            types: Sequence[str] | None = None) -> Row | None:
+                            types: Sequence[str] | None = None,
+                            start: bool = False) -> Row | None:
         only, params = self._only("workflow_type", types)
+        starting = (", status = CASE WHEN status = 'PENDING' THEN 'RUNNING' ELSE status END,"
+                    " updated_at = CASE WHEN status = 'PENDING' THEN ? ELSE updated_at END"
+                    if start else "")
         row = self._one(
             "UPDATE workflows SET needs_dispatch = 0, dispatch_claimed_by = ?, "
-            "dispatch_last_heartbeat = ? WHERE id = ("
+            "dispatch_last_heartbeat = ?" + starting + " WHERE id = ("
             " SELECT id FROM workflows WHERE task_queue = ? AND needs_dispatch = 1"
             " AND dispatch_claimed_by IS NULL AND status NOT IN " + _TERMINAL_SQL + only +
             " ORDER BY updated_at, id LIMIT 1" + self._claim() + ") RETURNING *",
-            (worker_id, now, queue, *params))
+            (worker_id, now, *((now,) if start else ()), queue, *params))
         if row is not None:
             self._note_locked([row["id"]])
         return row
+
+    def release_workflow_task(self, workflow_id: str) -> Row | None:
+        return self._one("UPDATE workflows SET dispatch_claimed_by = NULL, "
+                         "dispatch_last_heartbeat = NULL WHERE id = ? RETURNING *", (workflow_id,))
 
     def expired_leases(self, cutoff: float, limit: int) -> list[Row]:
         rows = self._all(

@@ -163,8 +163,10 @@ class SQLiteStore:
 
     # -- transactions ------------------------------------------------------------------------
     @contextmanager
-    def transaction(self, write: bool = False) -> Iterator[SQLiteTx]:
-        """One transaction; ``BEGIN IMMEDIATE`` when ``write``. See :class:`~.base.Store`."""
+    def transaction(self, write: bool = False, *,
+                    one_statement: bool = False) -> Iterator[SQLiteTx]:
+        """One transaction; ``BEGIN IMMEDIATE`` when ``write``. See :class:`~.base.Store`
+        (``one_statement`` changes nothing here: a local transaction costs no round trip)."""
         if not self._opened:
             raise StoreError("store is not open")
         with self._guard():

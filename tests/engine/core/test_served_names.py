@@ -149,3 +149,17 @@ def test_a_finished_workflow_leaves_no_running_activity_counted(core: Engine) ->
     assert core.get_activity(act["id"])["status"] == "CANCELLED"
     core.complete_activity(act["id"], {"late": True})  # the worker finishes anyway: ignored
     assert core.get_activity(act["id"])["status"] == "CANCELLED"
+
+
+def test_a_held_poll_turn_claims_a_task_or_says_whether_an_activity_it_serves_is_ready(
+        core: Engine) -> None:
+    worker = core.register_worker(identity="w", queue="q", workflows=["A"], activities=["price"])
+    assert core.poll_workflow_task_or_activity(queue="q", worker_id=worker) == (None, False)
+    start(core, "w1", "A")
+    task, ready = core.poll_workflow_task_or_activity(queue="q", worker_id=worker)
+    assert task is not None and '"workflow_id":"w1"' in task and not ready
+    assert core.get_workflow("w1")["status"] == "RUNNING"
+    core.schedule_activity("w1", name="ship", seq=1, task_queue="q")
+    assert core.poll_workflow_task_or_activity(queue="q", worker_id=worker) == (None, False)
+    core.schedule_activity("w1", name="price", seq=2, task_queue="q")
+    assert core.poll_workflow_task_or_activity(queue="q", worker_id=worker) == (None, True)

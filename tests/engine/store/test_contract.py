@@ -120,6 +120,22 @@ def test_claim_workflow_task_takes_oldest_dispatchable(store: Store) -> None:
         assert tx.claim_workflow_task(queue="q", worker_id="w2", now=T0 + 10) is None
 
 
+def test_a_starting_claim_turns_pending_into_running_in_the_claim(store: Store) -> None:
+    add_workflow(store, "fresh", updated_at=T0)
+    add_workflow(store, "going", updated_at=T0 + 1, status="RUNNING")
+    with store.transaction(write=True) as tx:
+        got = tx.claim_workflow_task(queue="q", worker_id="w1", now=T0 + 10, start=True)
+        assert got is not None and got["id"] == "fresh"
+        assert got["status"] == "RUNNING" and got["updated_at"] == T0 + 10
+        assert got["dispatch_claimed_by"] == "w1"
+        again = tx.claim_workflow_task(queue="q", worker_id="w1", now=T0 + 20, start=True)
+        assert again is not None and again["id"] == "going"
+        assert again["status"] == "RUNNING" and again["updated_at"] == T0 + 1
+    with store.transaction() as tx:
+        kept = tx.get_workflow("fresh")
+        assert kept is not None and kept["status"] == "RUNNING" and kept["updated_at"] == T0 + 10
+
+
 def test_a_leased_workflow_is_not_claimed_again_even_when_woken(store: Store) -> None:
     add_workflow(store, "w")
     with store.transaction(write=True) as tx:

@@ -80,3 +80,47 @@ def test_translation_table() -> None:
                       StoreUnavailableError)
     plain = translate_error(psycopg.errors.UniqueViolation())
     assert isinstance(plain, StoreError) and not plain.retryable
+
+
+def test_a_pooled_connection_the_server_dropped_is_replaced_unseen(postgres_url: str) -> None:
+    from bridge.engine.core import Engine
+
+    store = PostgresStore(postgres_url, pool_size=1)
+    store.open()
+    engine = Engine(store)
+    try:
+        engine.create_namespace("before")
+        with store.transaction() as tx:
+            pid = tx.conn.info.backend_pid
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        engine.create_namespace("after")  # the dead connection is found at BEGIN, replaced
+        assert {"before", "after"} <= {n["name"] for n in engine.list_namespaces()}
+    finally:
+        engine.close()
+
+
+def test_a_one_statement_read_or_claim_on_a_dropped_connection_is_run_again(
+        postgres_url: str) -> None:
+    from bridge.engine.core import Engine
+    from bridge.errors import WorkflowNotFoundError
+
+    store = PostgresStore(postgres_url, pool_size=1)
+    store.open()
+    engine = Engine(store)
+
+    def drop_the_pooled_connection() -> None:
+        with store.transaction() as tx:
+            pid = tx.conn.info.backend_pid
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+    try:
+        worker = engine.register_worker(identity="w", queue="q")
+        drop_the_pooled_connection()
+        with pytest.raises(WorkflowNotFoundError):  # not StoreUnavailableError
+            engine.get_workflow("nobody", waiting_on=False)
+        drop_the_pooled_connection()
+        assert engine.poll_activity_task(queue="q", worker_id=worker) is None
+    finally:
+        engine.close()
