@@ -39,13 +39,17 @@ logger = logging.getLogger(__name__)
 
 #: Coroutines kept alive after they called Python, before a cycle collection frees them.
 PIN_LIMIT = 512
+#: ...or fewer, once Lua's memory grew this much (KiB) since the last collection: a pinned
+#: coroutine keeps what it references (a workflow task's whole history), so counting them
+#: alone lets a long workflow's replays fill the memory limit.
+PIN_GROWTH_KB = 8 * 1024
 
 # Fixed slots of the anchor table (allocated keys start after them).
 EXPORT, PCALL, COMPILE, TOSTRING = 1, 2, 3, 4
 _FIRST_FREE = 16
 
 _BOOT = r"""
-local as_function, load, traceback, collect, pin_limit = ...
+local as_function, load, traceback, collect, pin_limit, growth_kb = ...
 local xpcall, pack, error, type, tostring, next = xpcall, table.pack, error, type, tostring, next
 local running, status = coroutine.running, coroutine.status
 local anchors = {}
@@ -54,18 +58,22 @@ local anchors = {}
 -- since it stopped running: objects Python made in that call may sit in cyclic garbage
 -- (an exception's frames), and freeing them after their thread would read freed memory.
 local pins, npins = {}, 0
+local gccount = collectgarbage
+local collected_at = gccount("count")
 local function pin()
     local co, main = running()
     if main or pins[co] then return end
     pins[co] = true
     npins = npins + 1
-    if npins >= pin_limit then
+    if npins >= pin_limit or gccount("count") - collected_at > growth_kb then
         collect()
         npins = 0
         for c in next, pins do
             local s = status(c)
             if s == "dead" or s == "suspended" then pins[c] = nil else npins = npins + 1 end
         end
+        gccount("collect")
+        collected_at = gccount("count")
     end
 end
 
@@ -137,7 +145,7 @@ class Boundary:
         # built before the sandbox removes ``load`` and ``debug`` from the globals
         self._root = lua.compile(_BOOT.encode(), name=b"=bridge")(
             as_function, lua.eval("load"), lua.eval("debug.traceback"), as_function(_collect),
-            PIN_LIMIT,
+            PIN_LIMIT, PIN_GROWTH_KB,
         )
         self._views: list[Any] = []
         #: ``(name, function)`` of every export, for checks that nothing holds a Lua object.
