@@ -170,3 +170,10 @@ def value(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: s
     """The sum of the samples named ``name`` that carry ``labels``."""
     return sum(v for (n, ls), v in samples.items()
                if n == name and all(dict(ls).get(k) == w for k, w in labels.items()))
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

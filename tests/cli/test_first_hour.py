@@ -4,20 +4,14 @@ closed pipe, says why a workflow waits and how to page, and puts the user's erro
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 
 from bridge import Worker
 from bridge.testing import EngineServer
 from tests.cli.clikit import cli_process
-from tests.helpers import new_id
+from tests.helpers import free_port, new_id
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_a_command_waits_for_an_engine_that_is_starting() -> None:

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 from typing import Any
 
 from bridge import Client, Worker
 from bridge.testing import EngineServer
+from tests.helpers import free_port
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def test_activity_result_survives_an_engine_crash() -> None:

@@ -9,21 +9,15 @@ delivers every finished result) and every worker is still alive.
 from __future__ import annotations
 
 import random
-import socket
 import time
 from pathlib import Path
 
 from bridge.testing import EngineServer
 from tests.faults.kit import Fleet, await_and_check, leftovers, start_workflows, unfinished
+from tests.helpers import free_port
 
 ACTIVITY_TIMEOUT_S = 10.0  # a claim whose answer died with the engine is retried after this
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def test_engine_kill_9_loses_nothing(tmp_path: Path, soak: bool) -> None:

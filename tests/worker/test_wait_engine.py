@@ -4,7 +4,6 @@ seconds), logging timestamped retry lines, and gives up with one clear line and 
 from __future__ import annotations
 
 import re
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 
 from bridge import Client, EngineUnavailableError, Worker
 from bridge.testing import EngineServer
+from tests.helpers import free_port, wait_until
 
 WORKER_LUA = """
 local workflow = require("assay.workflow")
@@ -23,12 +23,6 @@ workflow.listen({queue = "never"})
 """
 STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z"
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def test_worker_gives_up_after_wait_engine() -> None:
@@ -75,8 +69,6 @@ def test_worker_waits_for_an_engine_that_comes_up_later(caplog: pytest.LogCaptur
     w.start()
     try:
         # the worker is retrying: its fifth attempt was logged (about 0.75 s in)
-        from tests.helpers import wait_until
-
         wait_until(lambda: any("attempt 5," in r.getMessage() for r in caplog.records),
                    timeout_s=30, what="the worker's fifth connection attempt")
         with EngineServer(extra_args=["--port", str(port)]) as server:
