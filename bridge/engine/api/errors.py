@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from bridge.engine.api.reply import Reply, json_reply
 from bridge.errors import EngineError, InvalidRequestError, StoreError
 from bridge.wire import ERROR_STATUS
 
@@ -38,6 +39,11 @@ def error_response(status: int, message: str, headers: dict[str, str] | None = N
     return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
+def error_reply(status: int, message: str, headers: tuple[tuple[str, str], ...] = ()) -> Reply:
+    """:func:`error_response` as a :class:`~bridge.engine.api.reply.Reply`."""
+    return json_reply({"error": message}, status, headers)
+
+
 def status_for(exc: EngineError) -> int:
     """The HTTP status of an engine refusal."""
     for cls, status in ENGINE_ERROR_STATUS:
@@ -47,34 +53,46 @@ def status_for(exc: EngineError) -> int:
     return int(getattr(exc, "status", 400))
 
 
+_RETRY_AFTER = (("Retry-After", "1"),)
+
+
+def reply_for(exc: Exception, method: str, path: str) -> Reply:
+    """The answer to a request that raised ``exc``: the one mapping of every handler's errors
+    (store and unexpected errors are logged here, with their tracebacks)."""
+    if isinstance(exc, EngineError):
+        status = status_for(exc)
+        return error_reply(status, str(exc) or type(exc).__name__,
+                           _RETRY_AFTER if status == 503 else ())
+    if isinstance(exc, StoreError):
+        logger.error("store error on %s %s: %s", method, path, exc, exc_info=exc)
+        if exc.retryable:
+            return error_reply(503, f"store unavailable: {exc}", _RETRY_AFTER)
+        return error_reply(500, f"store error: {exc}")
+    if isinstance(exc, HTTPException):
+        return error_reply(exc.status_code, str(exc.detail),
+                           tuple(exc.headers.items()) if exc.headers else ())
+    logger.error("unhandled error on %s %s", method, path, exc_info=exc)
+    return error_reply(500, "internal error")
+
+
 async def engine_error(request: Request, exc: Exception) -> Response:
     """Handler for :class:`EngineError`."""
-    assert isinstance(exc, EngineError)
-    status = status_for(exc)
-    headers = {"Retry-After": "1"} if status == 503 else None
-    return error_response(status, str(exc) or type(exc).__name__, headers)
+    return reply_for(exc, request.method, request.url.path).response()
 
 
 async def store_error(request: Request, exc: Exception) -> Response:
     """Handler for :class:`StoreError`: 503 when retrying may help, else 500."""
-    assert isinstance(exc, StoreError)
-    logger.error("store error on %s %s: %s", request.method, request.url.path, exc, exc_info=exc)
-    if exc.retryable:
-        return error_response(503, f"store unavailable: {exc}", {"Retry-After": "1"})
-    return error_response(500, f"store error: {exc}")
+    return reply_for(exc, request.method, request.url.path).response()
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
     """Handler for Starlette's HTTPException (routing 404/405 and our BadRequestError)."""
-    assert isinstance(exc, HTTPException)
-    headers = dict(exc.headers) if exc.headers else None
-    return error_response(exc.status_code, str(exc.detail), headers)
+    return reply_for(exc, request.method, request.url.path).response()
 
 
 async def internal_error(request: Request, exc: Exception) -> Response:
     """Last resort: a bug. Logged with its traceback; the client sees a short 500."""
-    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(500, "internal error")
+    return reply_for(exc, request.method, request.url.path).response()
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {

@@ -30,14 +30,43 @@ I64_MAX = 2**63 - 1
 I32_MAX = 2**31 - 1
 
 
-def _content_type_ok(request: Request) -> bool:
-    raw = request.headers.get("content-type")
-    if raw is None or not raw.strip():
+def content_type_ok(content_type: str | None) -> bool:
+    """Whether a body with this ``Content-Type`` header (None: absent) may be read as JSON."""
+    if content_type is None or not content_type.strip():
         return True
-    media = raw.split(";", 1)[0].strip().lower()
+    media = content_type.split(";", 1)[0].strip().lower()
     return media == "application/json" or (
         media.startswith("application/") and media.endswith("+json")
     )
+
+
+def check_body(content_type: str | None, size: int, limit: int) -> None:
+    """Refuse a body before it is parsed: 415 for a non-JSON type, 413 above ``limit`` bytes.
+
+    Raises:
+        BadRequestError: 415 or 413.
+    """
+    if not content_type_ok(content_type):
+        raise BadRequestError(415, "expected Content-Type: application/json")
+    if size > limit:
+        raise BadRequestError(413, f"request body larger than {limit} bytes")
+
+
+async def read_body(request: Request) -> bytes:
+    """Read a JSON request's raw body: 415 and 413 as :func:`check_body` says, the size
+    checked against ``Content-Length`` first and then against what arrives."""
+    limit: int = request.app.state.api.max_body_bytes
+    declared = request.headers.get("content-length")
+    check_body(request.headers.get("content-type"),
+               int(declared) if declared is not None and declared.isdigit() else 0, limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BadRequestError(413, f"request body larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 async def read_json(request: Request, *, required: bool = True) -> Any:
@@ -46,20 +75,15 @@ async def read_json(request: Request, *, required: bool = True) -> Any:
     Raises:
         BadRequestError: 413, 415 or 400 as described in the module docstring.
     """
-    if not _content_type_ok(request):
-        raise BadRequestError(415, "expected Content-Type: application/json")
-    limit: int = request.app.state.api.max_body_bytes
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise BadRequestError(413, f"request body larger than {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BadRequestError(413, f"request body larger than {limit} bytes")
-        chunks.append(chunk)
-    raw = b"".join(chunks)
+    return parse_json(await read_body(request), required=required)
+
+
+def parse_json(raw: bytes, *, required: bool = True) -> Any:
+    """Parse a body read by :func:`read_body`; ``_MISSING`` for an empty optional body.
+
+    Raises:
+        BadRequestError: 400 as described in the module docstring.
+    """
     if not raw.strip():
         if required:
             raise BadRequestError(400, "request body must be JSON, got an empty body")
@@ -101,7 +125,16 @@ async def read_object(request: Request, *, allow_null: bool = False) -> dict[str
     Args:
         allow_null: also take a JSON ``null`` body as ``{}`` (signal, terminate).
     """
-    body = await read_json(request)
+    return as_object(await read_json(request), allow_null=allow_null)
+
+
+def parse_object(raw: bytes) -> dict[str, Any]:
+    """:func:`parse_json` of a body that must be a JSON object (``[]`` counts as ``{}``)."""
+    return as_object(parse_json(raw))
+
+
+def as_object(body: Any, *, allow_null: bool = False) -> dict[str, Any]:
+    """``body`` as an object: ``[]`` is ``{}``, and ``null`` too when ``allow_null``; else 422."""
     if isinstance(body, list) and not body:
         return {}
     if body is None and allow_null:
@@ -202,7 +235,11 @@ def opt_any(body: dict[str, Any], name: str) -> Any:
 
 def path_int(request: Request, name: str) -> int:
     """An integer path parameter (i64); anything else is 400 as in axum."""
-    raw = str(request.path_params[name])
+    return int_param(name, str(request.path_params[name]))
+
+
+def int_param(name: str, raw: str) -> int:
+    """The i64 a path parameter's text names; anything else is 400 as in axum."""
     try:
         value = int(raw, 10)
     except ValueError:
@@ -228,7 +265,11 @@ def query_int(request: Request, name: str, default: int, *, minimum: int = 0) ->
 
 def query_float(request: Request, name: str, default: float) -> float:
     """A number query parameter; a value that does not parse is 400."""
-    raw = request.query_params.get(name)
+    return float_param(name, request.query_params.get(name), default)
+
+
+def float_param(name: str, raw: str | None, default: float) -> float:
+    """A number query parameter's value (None: absent); a value that does not parse is 400."""
     if raw is None or raw == "":
         return default
     try:

@@ -10,7 +10,16 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from bridge.engine.api import namespaces, schedules, service, sse, tasks, workers, workflows
+from bridge.engine.api import (
+    hot_routes,
+    namespaces,
+    schedules,
+    service,
+    sse,
+    tasks,
+    workers,
+    workflows,
+)
 from bridge.engine.api.openapi import docs_html, openapi_json
 
 API = "/api/v1"
@@ -18,16 +27,16 @@ API = "/api/v1"
 ROUTES: list[Route] = [
     # the calls of every workflow run first (a request is matched route by route, in order);
     # routes that share a path keep their order, which decides a 405's Allow header
-    Route(f"{API}/workflow-tasks/poll", tasks.poll_workflow_task, methods=["POST"]),
-    Route(f"{API}/workflow-tasks/{{id}}/commands", tasks.submit_commands, methods=["POST"]),
-    Route(f"{API}/tasks/poll", tasks.poll_activity_task, methods=["POST"]),
-    Route(f"{API}/tasks/{{id}}/complete", tasks.complete_activity, methods=["POST"]),
-    Route(f"{API}/workers/heartbeat", workers.worker_heartbeat, methods=["POST"]),
-    Route(f"{API}/workflows/{{id}}/wait", workflows.wait_workflow, methods=["GET"]),
+    Route(f"{API}/workflow-tasks/poll", hot_routes.poll_workflow_task, methods=["POST"]),
+    Route(f"{API}/workflow-tasks/{{id}}/commands", hot_routes.submit_commands, methods=["POST"]),
+    Route(f"{API}/tasks/poll", hot_routes.poll_activity_task, methods=["POST"]),
+    Route(f"{API}/tasks/{{id}}/complete", hot_routes.complete_activity, methods=["POST"]),
+    Route(f"{API}/workers/heartbeat", hot_routes.worker_heartbeat, methods=["POST"]),
+    Route(f"{API}/workflows/{{id}}/wait", hot_routes.wait_workflow, methods=["GET"]),
     # workflows (§1.2)
-    Route(f"{API}/workflows", workflows.start_workflow, methods=["POST"]),
+    Route(f"{API}/workflows", hot_routes.start_workflow, methods=["POST"]),
     Route(f"{API}/workflows", workflows.list_workflows, methods=["GET"]),
-    Route(f"{API}/workflows/{{id}}", workflows.get_workflow, methods=["GET"]),
+    Route(f"{API}/workflows/{{id}}", hot_routes.get_workflow, methods=["GET"]),
     Route(f"{API}/workflows/{{id}}/events", workflows.list_events, methods=["GET"]),
     Route(f"{API}/workflows/{{id}}/signal/{{name}}", workflows.signal_workflow, methods=["POST"]),
     Route(f"{API}/workflows/{{id}}/cancel", workflows.cancel_workflow, methods=["POST"]),

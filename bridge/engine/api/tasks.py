@@ -32,9 +32,6 @@ from bridge.engine.api.parsing import (
 from bridge.engine.api.state import api_state, call, call_hot
 from bridge.engine.api.workflows import empty
 
-NULL_BODY = b"null"
-
-
 async def schedule_activity(request: Request) -> Response:
     """POST /api/v1/workflows/{id}/activities -> 201 WorkflowActivity (idempotent per seq)."""
     body = await read_object(request)
@@ -61,87 +58,6 @@ async def get_activity(request: Request) -> Response:
     activity_id = path_int(request, "id")
     engine = api_state(request).engine
     return JSONResponse(await call(request, engine.get_activity, activity_id))
-
-
-async def poll_workflow_task(request: Request) -> Response:
-    """POST /api/v1/workflow-tasks/poll ``{queue, worker_id}`` -> 200 task or ``null``."""
-    body = await read_object(request)
-    queue = req_str(body, "queue")
-    worker_id = req_str(body, "worker_id")
-    state = api_state(request)
-    engine = state.engine
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + state.poll_wait_s
-    with state.hub.subscribe(("workflow_task", queue), ("activity_task", queue)) as sub:
-        while True:
-            if state.poll_wait_s <= 0:  # assay's behaviour: answer at once
-                task, activity_ready = await call_hot(
-                    request, engine.poll_workflow_task, queue=queue, worker_id=worker_id), False
-            else:
-                task, activity_ready = await call_hot(
-                    request, engine.poll_workflow_task_or_activity, queue=queue,
-                    worker_id=worker_id)
-            if task is not None:
-                return Response(task, media_type="application/json")
-            remaining = deadline - loop.time()
-            if remaining <= 0 or state.hub.closing:
-                break
-            if activity_ready:
-                break  # let the worker go on to its activity poll
-            if not await sub.wait(remaining):
-                break
-            if await request.is_disconnected():
-                break  # do not claim a task for a worker that has gone away
-    return Response(NULL_BODY, media_type="application/json")
-
-
-def _commands(body: dict[str, Any]) -> list[dict[str, Any]]:
-    value = body.get("commands")
-    if value is None:
-        raise BadRequestError(422, "missing field `commands`")
-    if isinstance(value, dict) and not value:
-        return []  # an empty Lua table may arrive as {} from other encoders
-    if not isinstance(value, list) or not all(isinstance(c, dict) for c in value):
-        raise BadRequestError(422, "field `commands` must be an array of command objects")
-    return value
-
-
-async def submit_commands(request: Request) -> Response:
-    """POST /api/v1/workflow-tasks/{id}/commands ``{worker_id, commands}`` -> 200 empty.
-
-    compat-policy: an unknown command type rejects the batch (400); a lost lease is 409.
-    """
-    body = await read_object(request)
-    worker_id = req_str(body, "worker_id")
-    commands = _commands(body)
-    engine = api_state(request).engine
-    await call_hot(
-        request,
-        engine.submit_commands,
-        request.path_params["id"],
-        worker_id=worker_id,
-        commands=commands,
-    )
-    return empty()
-
-
-async def poll_activity_task(request: Request) -> Response:
-    """POST /api/v1/tasks/poll ``{queue, worker_id}`` -> 200 WorkflowActivity or ``{"task": null}``."""
-    body = await read_object(request)
-    queue = req_str(body, "queue")
-    worker_id = req_str(body, "worker_id")
-    engine = api_state(request).engine
-    task = await call_hot(request, engine.poll_activity_task, queue=queue, worker_id=worker_id)
-    return JSONResponse(task if task is not None else {"task": None})
-
-
-async def complete_activity(request: Request) -> Response:
-    """POST /api/v1/tasks/{id}/complete ``{result?}`` -> 200 empty (``[]`` is ``{}``)."""
-    activity_id = path_int(request, "id")
-    body = await read_object(request)
-    engine = api_state(request).engine
-    await call_hot(request, engine.complete_activity, activity_id, opt_any(body, "result"))
-    return empty()
 
 
 async def fail_activity(request: Request) -> Response:

@@ -31,14 +31,6 @@ async def register_worker(request: Request) -> Response:
     return JSONResponse({"worker_id": worker_id})
 
 
-async def worker_heartbeat(request: Request) -> Response:
-    """POST /api/v1/workers/heartbeat ``{worker_id}`` -> 200 empty (unknown ids are a no-op)."""
-    body = await read_object(request)
-    engine = api_state(request).engine
-    await call_hot(request, engine.worker_heartbeat, req_str(body, "worker_id"))
-    return empty()
-
-
 async def list_workers(request: Request) -> Response:
     """GET /api/v1/workers?namespace=main -> 200 ``[WorkflowWorker]``."""
     engine = api_state(request).engine

@@ -27,33 +27,11 @@ from bridge.wire import DEFAULT_NAMESPACE, DEFAULT_QUEUE, TERMINAL_STATUSES, WOR
 #: Statuses the list filter understands; anything else is ignored, as in assay (engine-api §1.2).
 STATUSES = WORKFLOW_STATUSES
 
-#: The longest a ``/wait`` call may hold the request.
-MAX_WAIT_S = 300.0
-DEFAULT_WAIT_S = 30.0
 
 
 def empty(status: int = 200) -> Response:
     """An empty body with no Content-Type, as assay answers signal, cancel and friends."""
     return Response(status_code=status)
-
-
-async def start_workflow(request: Request) -> Response:
-    """POST /api/v1/workflows -> 201 ``{workflow_id, run_id, status}``.
-
-    compat-policy: ``task_queue`` defaults to ``default`` (assay: ``main``); a duplicate id is 409.
-    """
-    body = await read_object(request)
-    engine = api_state(request).engine
-    result = await call_hot(
-        request,
-        engine.start_workflow,
-        workflow_type=req_str(body, "workflow_type"),
-        workflow_id=req_str(body, "workflow_id"),
-        input=opt_any(body, "input"),
-        task_queue=opt_str(body, "task_queue", DEFAULT_QUEUE),
-        namespace=opt_str(body, "namespace", DEFAULT_NAMESPACE, nullable=True),
-    )
-    return JSONResponse(result, status_code=201)
 
 
 async def list_workflows(request: Request) -> Response:
@@ -74,12 +52,6 @@ async def list_workflows(request: Request) -> Response:
         stalled=q.get("stalled", "").lower() in ("1", "true", "yes"),
     )
     return JSONResponse(records)
-
-
-async def get_workflow(request: Request) -> Response:
-    """GET /api/v1/workflows/{id} -> 200 WorkflowRecord with ``waiting_on``, or 404."""
-    engine = api_state(request).engine
-    return JSONResponse(await call_hot(request, engine.get_workflow, request.path_params["id"]))
 
 
 async def list_events(request: Request) -> Response:
@@ -146,25 +118,3 @@ async def continue_as_new(request: Request) -> Response:
     return JSONResponse(result, status_code=201)
 
 
-async def wait_workflow(request: Request) -> Response:
-    """GET /api/v1/workflows/{id}/wait?timeout=S -> 200 WorkflowRecord (extension).
-
-    Answers as soon as the workflow is terminal, or with its current record after ``timeout``
-    seconds (default 30, at most 300). 404 if the workflow does not exist.
-    """
-    timeout_s = min(query_float(request, "timeout", DEFAULT_WAIT_S), MAX_WAIT_S)
-    state = api_state(request)
-    workflow_id = request.path_params["id"]
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    with state.hub.subscribe(("workflow_terminal", workflow_id)) as sub:
-        while True:
-            record = await call_hot(request, state.engine.get_workflow, workflow_id,
-                                    waiting_on=False)
-            remaining = deadline - loop.time()
-            if record.get("status") in TERMINAL_STATUSES:
-                return JSONResponse(record)
-            if remaining <= 0 or state.hub.closing:  # a live workflow: with its waiting_on
-                return JSONResponse(await call_hot(request, state.engine.get_workflow,
-                                                   workflow_id))
-            await sub.wait(remaining)
