@@ -1,0 +1,89 @@
+"""The embedded engine's direct path: a hot route answered in the calling thread.
+
+:class:`DirectPath` matches a request against :data:`~bridge.engine.api.hot.HOT_ROUTES` and
+runs the route's handler right there, in the thread that asked, with the checks the app makes
+(415 and 413 before the handler) and its error mapping
+(:func:`~bridge.engine.api.errors.reply_for`), and times it into the same request histogram
+the app's middleware feeds. So a worker or client in the engine's process pays no hop to the
+event loop and no ASGI machinery for the calls every workflow makes.
+
+It answers None, and the caller sends the request through the app on the loop instead,
+whenever the app would do more: any other route, an auth mode switched on, or a held route
+with nothing to answer yet (the app then holds the request and wakes it on a notice). Core
+calls are thread-safe (each is one store transaction), so any thread may take this path.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+from urllib.parse import unquote
+
+from bridge.engine.api import hot
+from bridge.engine.api.errors import reply_for
+from bridge.engine.api.parsing import check_body
+from bridge.engine.api.state import ApiState
+
+if TYPE_CHECKING:
+    from prometheus_client.metrics import Histogram
+
+#: ``(status, lower-cased headers, body)``: one answer.
+Answer = tuple[int, dict[str, str], bytes]
+
+
+class DirectPath:
+    """Answers hot routes in the calling thread.
+
+    Args:
+        state: the app's API state (engine, hub, limits, auth modes).
+        requests: the app's request-latency histogram (labels ``method``, ``route``,
+            ``status``), or None to time nothing.
+    """
+
+    def __init__(self, state: ApiState, requests: Histogram | None) -> None:
+        self._state = state
+        self._requests = requests
+        self._timers: dict[tuple[str, str, int], Histogram] = {}
+
+    def answer(self, method: str, target: str, body: bytes | None,
+               headers: Mapping[str, str]) -> Answer | None:
+        """The answer to ``method target`` (path and query), or None to send it to the app."""
+        state = self._state
+        if state.auth_api_key or state.jwt is not None:
+            return None  # the app's middleware checks the token
+        method = method.upper()
+        raw_path, _, query = target.partition("?")
+        path = unquote(raw_path)
+        found = hot.match(method, path)
+        if found is None:
+            return None
+        route, params = found
+        started = time.perf_counter()
+        data = body or b""
+        try:
+            if route.reads_body:
+                check_body(_header(headers, "content-type"), len(data), state.max_body_bytes)
+            reply = route.handler(state, hot.HotCall(params, data, query))
+        except Exception as exc:  # noqa: BLE001 - every error becomes its answer
+            reply = reply_for(exc, method, path)
+        if reply is None:
+            return None
+        self._time(method, route.path, reply.status, time.perf_counter() - started)
+        return reply.answer()
+
+    def _time(self, method: str, route: str, status: int, seconds: float) -> None:
+        if self._requests is None:
+            return
+        key = (method, route, status)
+        timer = self._timers.get(key)
+        if timer is None:
+            timer = self._timers[key] = self._requests.labels(method, route, str(status))
+        timer.observe(seconds)
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    for key, value in headers.items():
+        if key.lower() == name:
+            return value
+    return None

@@ -1,0 +1,142 @@
+"""The hot routes answered in the caller's thread (``bridge.engine.api.direct``): the same
+answers as the app gives over HTTP, errors included, and no wait on the engine's loop."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from starlette.routing import Match, Route
+
+import bridge
+from bridge.engine.api import hot, hot_routes
+from bridge.engine.api.routes import ROUTES
+from bridge.engine.embedded import EmbeddedEngine
+from tests.helpers import scrape, value
+
+JSON = {"Content-Type": "application/json"}
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[EmbeddedEngine]:
+    with bridge.Engine(f"sqlite:///{tmp_path / 'engine.db'}", poll_wait_s=0.2,
+                       max_body_bytes=4096) as opened:
+        opened.core.start_workflow(workflow_type="T", workflow_id="running", task_queue="q")
+        yield opened
+
+
+#: Requests to the hot routes the caller's thread answers, each with the answer's status.
+HOT_REQUESTS: list[tuple[str, str, bytes | None, dict[str, str], int]] = [
+    ("POST", "/api/v1/workflow-tasks/poll", b"{}", JSON, 422),
+    ("POST", "/api/v1/workflow-tasks/poll", b'{"queue": "q"}', JSON, 422),
+    ("POST", "/api/v1/workflow-tasks/poll", b'{"queue": "q", "worker_id": 5}', JSON, 422),
+    ("POST", "/api/v1/workflow-tasks/poll", b'{"queue": 1}', {"Content-Type": "text/plain"},
+     415),
+    ("POST", "/api/v1/workflow-tasks/poll", b"[1]", JSON, 422),
+    ("POST", "/api/v1/workflow-tasks/poll", b"", JSON, 400),
+    ("POST", "/api/v1/workflow-tasks/poll", b'{"queue": "' + b"x" * 5000 + b'"}', JSON, 413),
+    ("POST", "/api/v1/workflow-tasks/poll", b'{"queue": "idle", "worker_id": "w"}', JSON, 200),
+    ("POST", "/api/v1/workflow-tasks/nope/commands", b'{"worker_id": "w", "commands": []}',
+     JSON, 404),
+    ("POST", "/api/v1/workflow-tasks/running/commands", b'{"worker_id": "w"}', JSON, 422),
+    ("POST", "/api/v1/workflow-tasks/running/commands", b'{"worker_id": "w", "commands": []}',
+     JSON, 409),
+    ("POST", "/api/v1/tasks/poll", b'{"queue": "q", "worker_id": "w"}', JSON, 200),
+    ("POST", "/api/v1/tasks/poll", b'{"queue": "q"}', JSON, 422),
+    ("POST", "/api/v1/tasks/abc/complete", b"{}", JSON, 400),
+    ("POST", "/api/v1/tasks/99999999999999999999/complete", b"{}", JSON, 400),
+    ("POST", "/api/v1/tasks/77/complete", b'{"result": 1}', JSON, 404),
+    ("POST", "/api/v1/tasks/77/complete", b"{nope", JSON, 400),
+    ("POST", "/api/v1/workers/heartbeat", b'{"worker_id": "nobody"}', JSON, 200),
+    ("POST", "/api/v1/workers/heartbeat", b'{"worker_id": null}', {}, 422),
+    ("POST", "/api/v1/workflows", b'{"workflow_type": "T"}', JSON, 422),
+    ("POST", "/api/v1/workflows", b'{"workflow_type": "T", "workflow_id": "running"}', JSON,
+     409),
+    ("POST", "/api/v1/workflows",
+     b'{"workflow_type": "T", "workflow_id": "w2", "task_queue": null}', JSON, 422),
+    ("GET", "/api/v1/workflows/running", None, {}, 200),
+    ("GET", "/api/v1/workflows/nope", None, {}, 404),
+    ("GET", "/api/v1/workflows/running/wait?timeout=0", None, {}, 200),
+    ("GET", "/api/v1/workflows/nope/wait?timeout=0", None, {}, 404),
+    ("GET", "/api/v1/workflows/running/wait?timeout=abc", None, {}, 400),
+    ("GET", "/api/v1/workflows/running/wait?timeout=-1", None, {}, 400),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "headers", "status"), HOT_REQUESTS,
+                         ids=[f"{m} {p} {b!r:.40}" for m, p, b, _, _ in HOT_REQUESTS])
+def test_the_direct_path_answers_as_the_app_does_over_http(
+        engine: EmbeddedEngine, method: str, path: str, body: bytes | None,
+        headers: dict[str, str], status: int) -> None:
+    url = engine.serve()
+    answer = engine.request(method, path, body, headers)
+    over_http = requests.request(method, url + path, data=body, headers=headers, timeout=30)
+    assert answer[0] == status == over_http.status_code, answer
+    assert answer[2] == over_http.content
+    for name in ("content-type", "content-length", "retry-after"):
+        assert answer[1].get(name) == over_http.headers.get(name), name
+
+
+def test_hot_calls_do_not_wait_for_the_engines_loop(engine: EmbeddedEngine) -> None:
+    """With the loop busy, hot calls are answered; a call only the app answers waits for it."""
+    release, blocked = threading.Event(), threading.Event()
+
+    def hold_the_loop() -> None:
+        blocked.set()
+        release.wait(30)
+
+    engine._loop.call_soon_threadsafe(hold_the_loop)
+    try:
+        assert blocked.wait(30)
+        beat = engine.request("POST", "/api/v1/workers/heartbeat", b'{"worker_id": "w"}', JSON)
+        assert beat[0] == 200
+        record = engine.request("GET", "/api/v1/workflows/running")
+        assert json.loads(record[2])["status"] == "PENDING"
+        started = engine.request("POST", "/api/v1/workflows",
+                                 b'{"workflow_type": "T", "workflow_id": "while-busy"}', JSON)
+        assert started[0] == 201
+        answered = threading.Event()
+
+        def list_workflows() -> None:
+            engine.request("GET", "/api/v1/workflows")
+            answered.set()
+
+        lister = threading.Thread(target=list_workflows, daemon=True)
+        lister.start()
+        assert not answered.wait(0.2)  # not a hot route: it waits for the loop
+    finally:
+        release.set()
+    assert answered.wait(30)
+
+
+def test_direct_answers_are_counted_in_the_request_metrics(engine: EmbeddedEngine) -> None:
+    url = engine.serve()
+    route = "/api/v1/workers/heartbeat"
+    name = "assay_bridge_http_request_duration_seconds_count"
+
+    def count() -> float:
+        return value(scrape(url), name, method="POST", route=route, status="200")
+
+    before = count()
+    for _ in range(3):
+        assert engine.request("POST", route, b'{"worker_id": "w"}', JSON)[0] == 200
+    assert count() == before + 3
+
+
+def test_every_hot_route_is_the_route_the_app_matches_first() -> None:
+    for route in hot.HOT_ROUTES:
+        path = route.path.replace("{id}", "some-id")
+        scope = {"type": "http", "method": route.method, "path": path}
+        first = next(r for r in ROUTES if r.matches(scope)[0] is Match.FULL)
+        assert isinstance(first, Route)
+        assert first.path == route.path
+        assert first.endpoint is getattr(hot_routes, route.handler.__name__)
+        assert hot.match(route.method, path) == (route, {"id": "some-id"} if "{id}" in
+                                                 route.path else {})
+    assert hot.match("POST", "/api/v1/tasks//complete") is None
+    assert hot.match("GET", "/api/v1/workflows/a/b/wait") is None
+    assert hot.match("DELETE", "/api/v1/workflows/x") is None
