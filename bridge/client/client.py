@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 import requests
 
-from bridge.client.direct import DirectSender
+from bridge.client.direct import DirectSender, Sender
 from bridge.errors import (
     ConfigError,
     ConflictError,
@@ -97,15 +97,18 @@ class Client:
         self.wait_engine = wait_engine
         self._answered = False
         self._session = requests.Session()
-        if engine is not None:
-            from bridge.client.inprocess import InProcessAdapter
-
-            self._session.mount(f"{self.url}/", InProcessAdapter(engine))
         if token:
             self._session.headers["Authorization"] = f"Bearer {token}"
-        # plain http:// engines: the same requests without requests' per-call work
-        self._direct = DirectSender(self._session) \
-            if engine is None and DirectSender.serves(self._session, self.url) else None
+        # an engine in this process, or a plain http:// one: the same requests without
+        # requests' per-call work
+        self._direct: Sender | None = None
+        if engine is not None:
+            from bridge.client.inprocess import InProcessAdapter, InProcessSender
+
+            self._session.mount(f"{self.url}/", InProcessAdapter(engine))
+            self._direct = InProcessSender(self._session, engine, self.url)
+        elif DirectSender.serves(self._session, self.url):
+            self._direct = DirectSender(self._session)
         self._wait_route: bool | None = None  # unknown until the first wait
         self.schedules = Schedules(self)
 

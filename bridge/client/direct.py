@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 from http.client import HTTPMessage
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 import requests
@@ -27,7 +27,7 @@ from requests.cookies import extract_cookies_to_jar
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
 
-from bridge.http_direct import REDIRECTS, Answer, DirectClient, DirectError, DirectTimeout, NotSent, direct_ok
+from bridge.http_direct import REDIRECTS, DirectClient, DirectError, DirectTimeout, NotSent, direct_ok
 
 #: The JSON module requests encodes bodies with (simplejson when installed).
 complexjson: Any = getattr(requests.compat, "json")
@@ -37,6 +37,20 @@ _POOL_SIZE = 10
 
 #: Content codings the direct client decodes; a session asking for more is not served here.
 _DECODED = frozenset({"gzip", "deflate"})
+
+
+class Sender(Protocol):
+    """What ``Client._call`` sends through before ``requests``: an answer, or None to let
+    ``requests`` send the call."""
+
+    def send(self, method: str, url: str, body: Any, params: dict[str, Any] | None,
+             timeout: tuple[float, float]) -> requests.Response | None:
+        """The answer to one call, or None."""
+        ...
+
+    def close(self) -> None:
+        """Release what the sender holds."""
+        ...
 
 
 class DirectSender:
@@ -71,20 +85,10 @@ class DirectSender:
         """
         if len(self._session.cookies) or not direct_ok():
             return None
-        if body is None:
-            data, headers = None, self._headers
-        else:
-            try:
-                text = complexjson.dumps(body, allow_nan=False)
-            except (TypeError, ValueError):
-                return None  # requests raises its own error for it
-            data, headers = text.encode("utf-8"), self._json_headers
-        if params:
-            query = _query(params)
-            if query is None:
-                return None
-            if query:
-                url = f"{url}?{query}"
+        prepared = prepare(body, params, url, self._headers, self._json_headers)
+        if prepared is None:
+            return None
+        url, data, headers = prepared
         with self._lock:
             client = self._idle.pop() if self._idle else DirectClient()
         try:
@@ -113,7 +117,7 @@ class DirectSender:
             return None
         if answer.set_cookies:
             self._keep_cookies(method, url, answer.set_cookies)
-        return _response(answer, url)
+        return response(answer.status, answer.headers, answer.body, answer.reason, url)
 
     def close(self) -> None:
         """Close the idle connections (one in use is kept for its next call)."""
@@ -133,6 +137,28 @@ class DirectSender:
                                SimpleNamespace(_original_response=SimpleNamespace(msg=msg)))
 
 
+def prepare(body: Any, params: dict[str, Any] | None, url: str, headers: dict[str, str],
+            json_headers: dict[str, str]) -> tuple[str, bytes | None, dict[str, str]] | None:
+    """The URL with its query, the body and the headers ``requests`` would send for a JSON
+    call (``json_headers`` when there is a body), or None when ``requests`` would encode
+    something differently or refuse it."""
+    if body is None:
+        data, sent = None, headers
+    else:
+        try:
+            text = complexjson.dumps(body, allow_nan=False)
+        except (TypeError, ValueError):
+            return None  # requests raises its own error for it
+        data, sent = text.encode("utf-8"), json_headers
+    if params:
+        query = _query(params)
+        if query is None:
+            return None
+        if query:
+            url = f"{url}?{query}"
+    return url, data, sent
+
+
 def _query(params: dict[str, Any]) -> str | None:
     """The query string ``requests`` makes of scalar parameters (``None`` values left out), or
     ``None`` for anything else."""
@@ -146,12 +172,14 @@ def _query(params: dict[str, Any]) -> str | None:
     return urlencode(pairs)
 
 
-def _response(answer: Answer, url: str) -> requests.Response:
+def response(status: int, headers: dict[str, str], body: bytes, reason: str,
+             url: str) -> requests.Response:
+    """A ``requests.Response`` holding an answer read in full."""
     resp = requests.Response()
-    resp.status_code = answer.status
-    resp.headers = CaseInsensitiveDict(answer.headers)
+    resp.status_code = status
+    resp.headers = CaseInsensitiveDict(headers)
     resp.encoding = get_encoding_from_headers(resp.headers)
-    resp.reason = answer.reason
-    resp._content = answer.body
+    resp.reason = reason
+    resp._content = body
     resp.url = url
     return resp

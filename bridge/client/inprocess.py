@@ -1,9 +1,12 @@
-"""A ``requests`` adapter that hands the client's calls to an engine in this process.
+"""The client's calls to an engine in this process.
 
-``Client(engine=...)`` mounts :class:`InProcessAdapter` on its session for the engine's base
-URL, so the client keeps its one code path (``Client._call``: the same statuses, the same
-exceptions) and only the last hop changes: :meth:`~bridge.wire.InProcessEngine.request`
-instead of a socket. Timeouts do not apply in-process; the engine bounds ``/wait`` itself.
+``Client(engine=...)`` sends each call through :class:`InProcessSender`: the body, query and
+headers ``requests`` would send, handed to :meth:`~bridge.wire.InProcessEngine.request`
+(no socket, none of ``requests``' per-call work), and the answer as a ``requests.Response``, so
+``Client._call`` keeps its one code path (the same statuses, the same exceptions). A call the
+sender cannot encode as ``requests`` would goes through the session, on which the client mounts
+:class:`InProcessAdapter` for the engine's base URL: the same last hop. Timeouts do not apply
+in-process; the engine bounds ``/wait`` itself.
 """
 
 from __future__ import annotations
@@ -14,13 +17,56 @@ from io import BytesIO
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+import requests
 from requests.adapters import BaseAdapter
 from requests.models import PreparedRequest, Response
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
 
+from bridge.client.direct import prepare, response
+
 if TYPE_CHECKING:
     from bridge.wire import InProcessEngine
+
+
+class InProcessSender:
+    """Sends a client's calls to ``base_url`` to ``engine`` in-process.
+
+    Args:
+        session: the client's session (its headers are sent; with cookies in it, calls go
+            through the session instead).
+        engine: the in-process engine.
+        base_url: the URL the client was given for it (no trailing slash).
+    """
+
+    def __init__(self, session: requests.Session, engine: InProcessEngine,
+                 base_url: str) -> None:
+        self._session = session
+        self._engine = engine
+        self._base = base_url
+        headers = {k: str(v) for k, v in session.headers.items()}
+        self._headers = headers
+        self._json_headers = {**headers, "Content-Type": "application/json"}
+
+    def send(self, method: str, url: str, body: Any, params: dict[str, Any] | None,
+             timeout: tuple[float, float]) -> requests.Response | None:
+        """The answer to one call, or ``None`` when it must go through the session.
+
+        Raises:
+            EngineClosedError: the engine was closed.
+        """
+        if len(self._session.cookies) or not url.startswith(self._base):
+            return None
+        prepared = prepare(body, params, url, self._headers, self._json_headers)
+        if prepared is None:
+            return None
+        full, data, headers = prepared
+        status, answer_headers, content = self._engine.request(
+            method, full[len(self._base):], data, headers)
+        return response(status, answer_headers, content, _reason(status), full)
+
+    def close(self) -> None:
+        """Nothing to close: the engine belongs to its owner."""
 
 
 class InProcessAdapter(BaseAdapter):

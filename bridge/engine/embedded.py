@@ -6,15 +6,19 @@ the store, the instance lock, the due-work runner) and one private asyncio loop 
 the very same Starlette app (:func:`~bridge.engine.api.app.create_app`). Two adapters reach that
 one app, never a second code path:
 
-* :meth:`EmbeddedEngine.request` drives it in-process (:func:`bridge.engine.inprocess.call_app`):
-  the calling thread blocks while the loop answers, so held polls and ``/wait`` work as over
-  HTTP. ``Worker(engine=...)`` and ``Client(engine=...)`` send their calls here;
+* :meth:`EmbeddedEngine.request` answers in-process. A hot route (what every workflow calls:
+  polls, commands, completions, heartbeats, start, status, ``/wait``) is answered in the
+  calling thread by :class:`~bridge.engine.api.direct.DirectPath`, which runs the very handlers
+  the app's endpoints run; anything else, and a held poll or ``/wait`` with nothing to answer
+  yet, goes to the app on the loop (:func:`bridge.engine.inprocess.call_app`) while the calling
+  thread blocks, so held polls and ``/wait`` work as over HTTP. ``Worker(engine=...)`` and
+  ``Client(engine=...)`` send their calls here;
 * :meth:`EmbeddedEngine.serve` opens a real uvicorn server on the same loop and app, so other
   processes (the CLI, workers elsewhere) can use the engine too.
 
 :meth:`EmbeddedEngine.close`: the hub closes first (held polls end at once), uvicorn stops, the
-requests still running finish (at most ``graceful_timeout_s``), the loop thread ends, the runner
-stops and the store closes, releasing the SQLite instance lock. No thread is left behind.
+requests still running finish (at most ``graceful_timeout_s``), the loop thread ends, calls on
+the direct path finish, the runner stops and the store closes, releasing the SQLite instance lock. No thread is left behind.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import uvicorn
 
 from bridge.engine.api.app import create_app
+from bridge.engine.api.direct import DirectPath
 from bridge.engine.api.notify import Hub
 from bridge.engine.config import DEFAULT_BACKEND_URL, DEFAULT_MAX_BODY_BYTES, ServerSettings
 from bridge.engine.inprocess import Answer, call_app
@@ -99,7 +104,8 @@ class EmbeddedEngine:
             max_body_bytes=max_body_bytes, db_pool_size=db_pool_size)
         self._graceful_timeout_s = graceful_timeout_s
         self._hub = Hub()
-        self._gate = threading.Lock()
+        self._gate = threading.Condition()
+        self._direct_calls = 0  # requests answered in their callers' threads right now
         self._closed = False
         self._url: str | None = None
         self._server: UvicornServer | None = None
@@ -111,6 +117,7 @@ class EmbeddedEngine:
             self._app = create_app(
                 self._running.engine, self._hub, poll_wait_s=settings.poll_wait_s,
                 max_body_bytes=settings.max_body_bytes, engine_threads=settings.engine_threads)
+            self._direct = DirectPath(self._app.state.api, self._app.state.metrics.requests)
             self._loop = asyncio.new_event_loop()
             self._ready: concurrent.futures.Future[None] = concurrent.futures.Future()
             self._thread = threading.Thread(target=self._run_loop, name="assay-engine-loop",
@@ -165,6 +172,18 @@ class EmbeddedEngine:
             self._check_open()
             if threading.current_thread() is self._thread:
                 raise RuntimeError("EmbeddedEngine.request was called on the engine's own loop")
+            self._direct_calls += 1
+        try:
+            answer = self._direct.answer(method, path, body, headers or {})
+        finally:
+            with self._gate:
+                self._direct_calls -= 1
+                if not self._direct_calls:
+                    self._gate.notify_all()
+        if answer is not None:
+            return answer
+        with self._gate:
+            self._check_open()
             future = asyncio.run_coroutine_threadsafe(
                 call_app(self._app, method, path, body, headers), self._loop)
         try:
@@ -226,6 +245,8 @@ class EmbeddedEngine:
                     self._loop.call_soon_threadsafe(stop.set)
             self._thread.join(_JOIN_TIMEOUT_S)
             self._join_loop_threads()
+            with self._gate:  # the store closes once no caller's thread is inside it
+                self._gate.wait_for(lambda: not self._direct_calls, _JOIN_TIMEOUT_S)
         finally:
             self._running.close()
 

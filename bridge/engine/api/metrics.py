@@ -91,6 +91,7 @@ class EngineMetrics:
         self.failures = Counter(PREFIX + "store_transaction_failures",
                                 "Core operations that ended in an error.", ("operation",),
                                 registry=r)
+        self._tx_timers: dict[str, Histogram] = {}  # labelled children, by operation
         held = Gauge(PREFIX + "held_polls", "Workflow-task polls held open now.", registry=r)
         held.set_function(hub.waiting_count)
         r.register(_QueueCollector(engine))
@@ -99,7 +100,10 @@ class EngineMetrics:
     # -- the core's Observer ---------------------------------------------------------------
     def transaction(self, operation: str, seconds: float, attempts: int, ok: bool) -> None:
         """Record one core operation's transaction."""
-        self.transactions.labels(operation).observe(seconds)
+        timer = self._tx_timers.get(operation)
+        if timer is None:
+            timer = self._tx_timers[operation] = self.transactions.labels(operation)
+        timer.observe(seconds)
         if attempts > 1:
             self.conflicts.labels(operation).inc(attempts - 1)
         if not ok:

@@ -84,7 +84,12 @@ class Hub:
     # -- Notifier protocol (any thread) -------------------------------------------------
 
     def notify(self, kind: NoticeKind, data: dict[str, Any]) -> None:
-        """Deliver one notice from the core. Safe to call from any thread; never raises."""
+        """Deliver one notice from the core. Safe to call from any thread; never raises.
+
+        A notice nobody waits for is dropped here, without waking the loop: a waiter
+        subscribes before it asks the core, so one that subscribes after this check asks
+        after the commit that sent the notice and sees its effect.
+        """
         if kind == "deadline":
             callback = self._on_deadline
             at = data.get("at")
@@ -94,6 +99,13 @@ class Hub:
         loop = self._loop
         if loop is None or self.closing:
             return
+        if kind == "event":
+            if not self._streams:
+                return
+        else:
+            key = _key(kind, data)
+            if key is None or not self._waiters.get(key):
+                return
         try:
             loop.call_soon_threadsafe(self._deliver, kind, data)
         except RuntimeError:  # the loop has closed: the server is stopping
@@ -122,14 +134,12 @@ class Hub:
                 sub.event.set()
 
     def _deliver(self, kind: NoticeKind, data: dict[str, Any]) -> None:
-        if kind == "workflow_task":
-            self._wake(("workflow_task", str(data.get("queue"))))
-        elif kind == "activity_task":
-            self._wake(("activity_task", str(data.get("queue"))))
-        elif kind == "workflow_terminal":
-            self._wake(("workflow_terminal", str(data.get("workflow_id"))))
-        elif kind == "event":
+        if kind == "event":
             self._publish(data)
+            return
+        key = _key(kind, data)
+        if key is not None:
+            self._wake(key)
 
     def _wake(self, key: Key) -> None:
         for sub in self._waiters.get(key, ()):
@@ -197,3 +207,14 @@ class Hub:
                 with contextlib.suppress(asyncio.QueueEmpty):
                     queue.get_nowait()
             queue.put_nowait(None)
+
+
+#: The data field naming what a wake-up notice is about, by notice kind.
+_KEY_FIELDS = {"workflow_task": "queue", "activity_task": "queue",
+               "workflow_terminal": "workflow_id"}
+
+
+def _key(kind: str, data: dict[str, Any]) -> Key | None:
+    """The waiters' key a wake-up notice is for, or None for other kinds."""
+    field = _KEY_FIELDS.get(kind)
+    return None if field is None else (kind, str(data.get(field)))
