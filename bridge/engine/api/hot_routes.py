@@ -1,8 +1,14 @@
-"""The Starlette endpoints of the hot routes (:mod:`bridge.engine.api.hot`).
+"""The hot routes' endpoints in the app: :class:`HotEndpoint`, a plain ASGI app per route.
 
-Each reads the body (415 and 413 first), then runs the route's handler through
-:func:`~bridge.engine.api.state.call_hot`. The workflow-task poll and ``/wait`` hold the
-request while their handler answers "nothing yet":
+The route table (:mod:`~bridge.engine.api.routes`) matches them like any route, behind the
+same middleware (auth, request metrics, error pages); each then reads the body itself (415 and
+413 first), runs its :mod:`~bridge.engine.api.hot` handler through
+:func:`~bridge.engine.api.state.call_hot` and sends the handler's bytes. No Starlette
+``Request`` or ``Response`` object is made for these calls, which every workflow makes about
+nine of. An error becomes its answer here, through the one mapping
+(:func:`~bridge.engine.api.errors.reply_for`).
+
+Two routes hold the request while their handler answers "nothing yet":
 
 **Held workflow-task poll.** assay answers an idle poll at once and the Lua client then sleeps
 0.5 s. Here an idle poll is held open up to ``poll_wait_s`` and answered as soon as a workflow
@@ -19,78 +25,117 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from starlette.requests import Request
-from starlette.responses import Response
+from starlette.requests import ClientDisconnect, Request
+from starlette.types import Receive, Scope, Send
 
 from bridge.engine.api import hot
-from bridge.engine.api.hot import NULL, HotCall
-from bridge.engine.api.parsing import read_body
-from bridge.engine.api.state import api_state, call_hot
+from bridge.engine.api.errors import BadRequestError, reply_for
+from bridge.engine.api.hot import NULL, HotCall, HotRoute
+from bridge.engine.api.parsing import check_body
+from bridge.engine.api.reply import Reply
+from bridge.engine.api.state import ApiState, run_hot
 
 
-async def _call(request: Request, reads_body: bool) -> HotCall:
-    body = await read_body(request) if reads_body else b""
-    return HotCall(dict(request.path_params), body,
-                   request.scope.get("query_string", b"").decode("latin-1"))
+class HotEndpoint:
+    """The ASGI app of one hot route (a Starlette ``Route``'s endpoint).
+
+    Args:
+        route: the hot route it serves.
+    """
+
+    def __init__(self, route: HotRoute) -> None:
+        self.route = route
+        self.__name__ = route.handler.__name__
+        self.__doc__ = route.handler.__doc__
+        self._hold = _HOLDS.get(route.handler)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        state: ApiState = scope["app"].state.api
+        try:
+            call = HotCall(scope.get("path_params", {}),
+                           await _body(scope, receive, state) if self.route.reads_body else b"",
+                           scope.get("query_string", b"").decode("latin-1"))
+            if self._hold is not None:  # subscribed before the first question
+                reply = await self._hold(Request(scope, receive), state, call)
+            else:
+                answered = await run_hot(state, self.route.handler, state, call)
+                assert answered is not None  # only the held routes answer "nothing yet"
+                reply = answered
+        except ClientDisconnect:
+            return  # nobody to answer
+        except Exception as exc:  # noqa: BLE001 - every error becomes its answer
+            reply = reply_for(exc, scope["method"], scope["path"])
+        status, headers, body = reply.answer()
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(k.encode("latin-1"), v.encode("latin-1"))
+                                for k, v in headers.items()]})
+        await send({"type": "http.response.body", "body": body})
 
 
-def _endpoint(route: hot.HotRoute) -> Callable[[Request], Awaitable[Response]]:
-    async def endpoint(request: Request) -> Response:
-        call = await _call(request, route.reads_body)
-        reply = await call_hot(request, route.handler, api_state(request), call)
-        assert reply is not None  # only the held routes answer "nothing yet"
-        return reply.response()
+async def _body(scope: Scope, receive: Receive, state: ApiState) -> bytes:
+    """The raw body: 415 for a non-JSON type and 413 above the limit (by ``Content-Length``
+    first, then by what arrives), as :func:`~bridge.engine.api.parsing.read_body`."""
+    content_type = declared = None
+    for name, value in scope.get("headers", ()):
+        if name == b"content-type":
+            content_type = value.decode("latin-1")
+        elif name == b"content-length":
+            declared = value.decode("latin-1")
+    limit = state.max_body_bytes
+    check_body(content_type, int(declared) if declared is not None and declared.isdigit()
+               else 0, limit)
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BadRequestError(413, f"request body larger than {limit} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
-    endpoint.__name__ = endpoint.__qualname__ = route.handler.__name__
-    endpoint.__doc__ = route.handler.__doc__
-    return endpoint
 
-
-_BY_HANDLER = {route.handler: route for route in hot.HOT_ROUTES}
-
-start_workflow = _endpoint(_BY_HANDLER[hot.start_workflow])
-get_workflow = _endpoint(_BY_HANDLER[hot.get_workflow])
-submit_commands = _endpoint(_BY_HANDLER[hot.submit_commands])
-poll_activity_task = _endpoint(_BY_HANDLER[hot.poll_activity_task])
-complete_activity = _endpoint(_BY_HANDLER[hot.complete_activity])
-worker_heartbeat = _endpoint(_BY_HANDLER[hot.worker_heartbeat])
-
-
-async def poll_workflow_task(request: Request) -> Response:
-    """POST /api/v1/workflow-tasks/poll ``{queue, worker_id}`` -> 200 task or ``null``."""
-    args = hot.poll_args(await _call(request, True))
-    state = api_state(request)
+async def _hold_poll(request: Request, state: ApiState, call: HotCall) -> Reply:
+    """Wait for a workflow task (or an activity task) on the queue, up to ``poll_wait_s``."""
+    args = hot.poll_args(call)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + state.poll_wait_s
     with state.hub.subscribe(("workflow_task", args.queue), ("activity_task", args.queue)) as sub:
-        while True:
-            reply = await call_hot(request, hot.poll_turn, state, args)
+        while True:  # subscribed first, then asked: a notice in between is not lost
+            reply = await run_hot(state, hot.poll_turn, state, args)
             if reply is not None:
-                return reply.response()
+                return reply
             remaining = deadline - loop.time()
-            if remaining <= 0:
-                break
-            if not await sub.wait(remaining):
-                break
+            if remaining <= 0 or not await sub.wait(remaining):
+                return NULL
             if await request.is_disconnected():
-                break  # do not claim a task for a worker that has gone away
-    return NULL.response()
+                return NULL  # do not claim a task for a worker that has gone away
 
 
-async def wait_workflow(request: Request) -> Response:
-    """GET /api/v1/workflows/{id}/wait?timeout=S -> 200 WorkflowRecord (extension)."""
-    call = await _call(request, False)
-    timeout_s = hot.wait_timeout(call)
-    state = api_state(request)
-    workflow_id = call.params["id"]
+async def _hold_wait(request: Request, state: ApiState, call: HotCall) -> Reply:
+    """Wait for the workflow to end, up to the call's ``timeout``."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
+    deadline = loop.time() + hot.wait_timeout(call)
+    workflow_id = call.params["id"]
     with state.hub.subscribe(("workflow_terminal", workflow_id)) as sub:
         while True:
-            reply = await call_hot(request, hot.wait_turn, state, workflow_id)
+            reply = await run_hot(state, hot.wait_turn, state, workflow_id)
             if reply is not None:
-                return reply.response()
+                return reply
             if deadline - loop.time() <= 0 or state.hub.closing:  # a live workflow's record
-                final = await call_hot(request, hot.get_workflow, state, call)
-                return final.response()
+                return await run_hot(state, hot.get_workflow, state, call)
             await sub.wait(deadline - loop.time())
+
+
+Hold = Callable[[Request, ApiState, HotCall], Awaitable[Reply]]
+
+#: The routes that hold a request while there is nothing to answer, and how.
+_HOLDS: dict[hot.Handler, Hold] = {hot.poll_workflow_task: _hold_poll,
+                                   hot.wait_workflow: _hold_wait}
+
+#: The endpoint of each hot route, by the route's path and method.
+ENDPOINTS = {(route.method, route.path): HotEndpoint(route) for route in hot.HOT_ROUTES}

@@ -24,19 +24,24 @@ from bridge.engine.api.openapi import docs_html, openapi_json
 
 API = "/api/v1"
 
+
+def _hot(method: str, path: str) -> Route:
+    return Route(path, hot_routes.ENDPOINTS[method, path], methods=[method])
+
+
 ROUTES: list[Route] = [
     # the calls of every workflow run first (a request is matched route by route, in order);
     # routes that share a path keep their order, which decides a 405's Allow header
-    Route(f"{API}/workflow-tasks/poll", hot_routes.poll_workflow_task, methods=["POST"]),
-    Route(f"{API}/workflow-tasks/{{id}}/commands", hot_routes.submit_commands, methods=["POST"]),
-    Route(f"{API}/tasks/poll", hot_routes.poll_activity_task, methods=["POST"]),
-    Route(f"{API}/tasks/{{id}}/complete", hot_routes.complete_activity, methods=["POST"]),
-    Route(f"{API}/workers/heartbeat", hot_routes.worker_heartbeat, methods=["POST"]),
-    Route(f"{API}/workflows/{{id}}/wait", hot_routes.wait_workflow, methods=["GET"]),
+    _hot("POST", f"{API}/workflow-tasks/poll"),
+    _hot("POST", f"{API}/workflow-tasks/{{id}}/commands"),
+    _hot("POST", f"{API}/tasks/poll"),
+    _hot("POST", f"{API}/tasks/{{id}}/complete"),
+    _hot("POST", f"{API}/workers/heartbeat"),
+    _hot("GET", f"{API}/workflows/{{id}}/wait"),
     # workflows (§1.2)
-    Route(f"{API}/workflows", hot_routes.start_workflow, methods=["POST"]),
+    _hot("POST", f"{API}/workflows"),
     Route(f"{API}/workflows", workflows.list_workflows, methods=["GET"]),
-    Route(f"{API}/workflows/{{id}}", hot_routes.get_workflow, methods=["GET"]),
+    _hot("GET", f"{API}/workflows/{{id}}"),
     Route(f"{API}/workflows/{{id}}/events", workflows.list_events, methods=["GET"]),
     Route(f"{API}/workflows/{{id}}/signal/{{name}}", workflows.signal_workflow, methods=["POST"]),
     Route(f"{API}/workflows/{{id}}/cancel", workflows.cancel_workflow, methods=["POST"]),

@@ -77,7 +77,11 @@ async def call(request: Request, fn: Callable[..., T], /, *args: Any, **kwargs: 
 
     Exceptions from the core propagate unchanged; :mod:`bridge.engine.api.errors` maps them.
     """
-    state = api_state(request)
+    return await run_sync(api_state(request), fn, *args, **kwargs)
+
+
+async def run_sync(state: ApiState, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """:func:`call` for an app's ``state``."""
     return await anyio.to_thread.run_sync(
         functools.partial(fn, *args, **kwargs), limiter=state.get_limiter()
     )
@@ -88,6 +92,11 @@ async def call_hot(request: Request, fn: Callable[..., T], /, *args: Any, **kwar
 
     Only for calls that touch a few indexed rows (never lists or whole histories).
     """
-    if api_state(request).inline_hot_calls:
+    return await run_hot(api_state(request), fn, *args, **kwargs)
+
+
+async def run_hot(state: ApiState, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """:func:`call_hot` for an app's ``state``."""
+    if state.inline_hot_calls:
         return fn(*args, **kwargs)
-    return await call(request, fn, *args, **kwargs)
+    return await run_sync(state, fn, *args, **kwargs)
