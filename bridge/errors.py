@@ -110,13 +110,14 @@ class ChildWorkflowFailedError(BridgeError):
     """Raised inside a Python workflow when a child workflow it awaited has failed."""
 
 
-_LUA_POSITION = re.compile(r"^((?:[\w./@-]+\.lua|\[string \"[^\"]*\"\]):\d+): ")
+# a pattern, not a compiled one: compiled on the first failure (re caches it), not at import
+_LUA_POSITION = r"^((?:[\w./@-]+\.lua|\[string \"[^\"]*\"\]):\d+): "
 
 
 def readable_error(text: str) -> str:
     """A failure text with the user's error first: a leading Lua position (``file.lua:311: ``,
     which workflow.lua's own ``error`` adds) moves to the end as ``(at file.lua:311)``."""
-    found = _LUA_POSITION.match(text)
+    found = re.match(_LUA_POSITION, text)
     if found is None:
         return text
     return f"{text[found.end():]} (at {found.group(1)})"

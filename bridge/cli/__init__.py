@@ -10,14 +10,17 @@ Exit codes: 0 ok, 1 failure (Lua error, workflow failed), 2 usage or configurati
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from bridge._version import __version__
 from bridge.errors import ConfigError
+
+if TYPE_CHECKING:
+    import argparse
 
 # Subcommand modules, in the order their help lists them.
 _COMMANDS = ("run", "serve", "demo", "workflow", "schedule", "worker", "queue")
@@ -25,6 +28,8 @@ _COMMANDS = ("run", "serve", "demo", "workflow", "schedule", "worker", "queue")
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """Build the top-level parser with every available subcommand (or just ``only``)."""
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="assay-bridge",
         description="Run assay Lua workflow scripts from Python, and serve a workflow engine.",
@@ -45,14 +50,26 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``assay-bridge`` console script; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["run"]:
+        # `run SCRIPT [ARGS...]` is read without argparse (the parser would read it the same)
+        from bridge.cli import run
+
+        fast = run.fast_args(argv[1:])
+        if fast is not None:
+            return _exit_code(run.run_script, fast)
     # A named subcommand needs only its own module: `assay-bridge run` then never imports the
-    # HTTP client or the engine that the other subcommands use (issue 7, W7 cold start).
+    # HTTP client or the engine that the other subcommands use (W7 cold start).
     parser = build_parser(only=argv[0] if argv and argv[0] in _COMMANDS else None)
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help(sys.stderr)
         return 2
+    return _exit_code(func, args)
+
+
+def _exit_code(func: Callable[[Any], int], args: Any) -> int:
+    """Run a command; a :class:`ConfigError` is a usage error (exit 2)."""
     try:
         return int(func(args))
     except ConfigError as exc:

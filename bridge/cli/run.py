@@ -12,21 +12,57 @@ ends the process at once.
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import sys
 import threading
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bridge.cli.remote import EXIT_UNREACHABLE, add_worker_wait
+if TYPE_CHECKING:
+    import argparse
 
 EXIT_INTERRUPTED = 130
+DEFAULT_MEMORY_LIMIT_MB = 64
+_LOG_DEBUG = 10  # logging.DEBUG, without importing logging
+
+
+class RunArgs:
+    """What ``run`` takes from its command line (the parser's defaults when not given)."""
+
+    __slots__ = ("script", "args", "search_path", "memory_limit_mb", "globals_off", "verbose",
+                 "wait_engine")
+
+    def __init__(self, script: str, args: list[str], *, search_path: list[str] | None = None,
+                 memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB, globals_off: str = "",
+                 verbose: bool = False, wait_engine: float | None = None) -> None:
+        self.script = script
+        self.args = args
+        self.search_path = search_path or []
+        self.memory_limit_mb = memory_limit_mb
+        self.globals_off = globals_off
+        self.verbose = verbose
+        self.wait_engine = wait_engine
+
+
+def fast_args(argv: list[str]) -> RunArgs | None:
+    """``run``'s arguments without argparse, for the plain ``SCRIPT [ARGS...]`` form.
+
+    When the script comes first, every later word belongs to the script (argparse's
+    ``REMAINDER``), so the parser would answer the same: this spares ``run`` argparse's
+    import and its help formatter (W7 cold start). ``None`` for anything else (an option,
+    ``--``, no script): the parser handles those, help and errors included.
+    """
+    if not argv or argv[0].startswith("-") or "--" in argv:
+        return None
+    return RunArgs(argv[0], argv[1:])
 
 
 def register(sub: Any) -> None:
     """Add the ``run`` subcommand."""
+    import argparse
+
+    from bridge.cli.remote import add_worker_wait
+
     p = sub.add_parser(
         "run",
         help="run an assay Lua script (workers included)",
@@ -49,7 +85,7 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--memory-limit-mb",
         type=int,
-        default=64,
+        default=DEFAULT_MEMORY_LIMIT_MB,
         metavar="MB",
         help="Lua memory cap in MiB (default 64; 0 for none)",
     )
@@ -66,19 +102,27 @@ def register(sub: Any) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    """Run the script; returns the process exit code."""
-    import logging
+    """Run the script as the parser read it; returns the process exit code."""
+    return run_script(RunArgs(
+        args.script, args.args, search_path=args.search_path,
+        memory_limit_mb=args.memory_limit_mb, globals_off=args.globals_off,
+        verbose=args.verbose, wait_engine=getattr(args, "wait_engine", None),
+    ))
 
+
+def run_script(args: RunArgs) -> int:
+    """Run the script; returns the process exit code."""
     from bridge.errors import ConfigError, LuaScriptError
     from bridge.globals import emit
-    from bridge.runtime.runtime import Control, Runtime, check_globals_off, default_modules_dir
+    from bridge.runtime.runtime import Control, Runtime, check_globals_off, modules_dir
     from bridge.worker import EngineNeverAnswered, WorkerStopped, install_engine_hooks
 
-    path = Path(args.script)
-    if path.suffix != ".lua":
-        raise ConfigError(f'unsupported file extension "{path.suffix}" (expected .lua)')
+    suffix = _suffix(args.script)
+    if suffix != ".lua":
+        raise ConfigError(f'unsupported file extension "{suffix}" (expected .lua)')
     try:
-        path.read_bytes()
+        with open(args.script, "rb") as fh:
+            fh.read()
     except OSError as exc:
         print(f"error: reading {args.script}: {exc.strerror or exc}", file=sys.stderr)
         return 1
@@ -96,16 +140,15 @@ def run_command(args: argparse.Namespace) -> int:
             rt = Runtime(
                 memory_limit=args.memory_limit_mb * 1024 * 1024 or None,
                 search_paths=args.search_path,
-                script_dir=path.resolve().parent,
-                modules_path=default_modules_dir(os.environ),
+                script_dir=os.path.dirname(os.path.realpath(args.script)),
+                modules_path=modules_dir(os.environ),
                 globals_off=globals_off,
                 color=sys.stderr.isatty() and "NO_COLOR" not in os.environ,
                 control=Control(stop=stopping),
             )
             if args.verbose:
-                rt.options.log_level = logging.DEBUG
-            install_engine_hooks(rt, on_registered=is_worker.set,
-                                 wait_engine=getattr(args, "wait_engine", None))
+                rt.options.log_level = _LOG_DEBUG
+            install_engine_hooks(rt, on_registered=is_worker.set, wait_engine=args.wait_engine)
             lua_arg = rt.to_lua([a.encode() for a in args.args])
             lua_arg[0] = args.script.encode()
             rt.set_global("arg", lua_arg)
@@ -113,9 +156,13 @@ def run_command(args: argparse.Namespace) -> int:
             rt.run_file(args.script)
             outcome["code"] = 0
         except WorkerStopped:
+            import logging
+
             logging.getLogger("assay").info("worker stopped")
             outcome["code"] = 0
         except EngineNeverAnswered:  # the worker logged why
+            from bridge.cli.remote import EXIT_UNREACHABLE
+
             outcome["code"] = EXIT_UNREACHABLE
         except LuaScriptError as exc:
             text = exc.message
@@ -148,6 +195,16 @@ def run_command(args: argparse.Namespace) -> int:
         for s, handler in previous.items():
             signal.signal(s, handler)
     return outcome.get("code", 1)
+
+
+def _suffix(script: str) -> str:
+    """``pathlib.PurePath(script).suffix``, without importing pathlib."""
+    parts = [p for p in script.split("/") if p and p != "."]
+    name = parts[-1] if parts else ""
+    i = name.rfind(".")
+    if 0 < i < len(name) - 1:
+        return name[i:]
+    return ""
 
 
 def _hard_exit() -> None:

@@ -6,7 +6,6 @@ A Python exception raised from a global reaches Lua as an error value whose ``to
 
 from __future__ import annotations
 
-import unicodedata
 from typing import TYPE_CHECKING, Any
 
 from bridge.runtime.boundary import LuaCallError
@@ -76,6 +75,8 @@ def is_table(value: Any) -> bool:
 
 def rust_debug_str(text: str) -> str:
     """``text`` quoted and escaped the way Rust's ``{:?}`` prints a ``str``."""
+    import unicodedata  # on the first call, not with the globals
+
     out = ['"']
     for ch in text:
         esc = _DEBUG_ESCAPES.get(ch)

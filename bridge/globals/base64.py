@@ -10,7 +10,6 @@ the spec allows a port to be lenient), so ``base64.encode(fs.read_bytes(p))`` wo
 
 from __future__ import annotations
 
-import base64 as _b64
 from typing import TYPE_CHECKING, Any
 
 from bridge.globals.args import LuaCallError, lua_bytes, to_str
@@ -50,6 +49,8 @@ def decode_strict(text: str) -> bytes:
             spare = _VALUE[chunk[data_len - 1]] & (0x0F if data_len == 2 else 0x03)
             if spare:
                 raise Base64DecodeError(f"non-zero trailing bits at {block + data_len - 1}")
+    import base64 as _b64  # on the first call, not when the global is installed
+
     if "=" not in text[:-2]:
         return _b64.b64decode(text.encode("ascii"))
     # padding inside: concatenated padded encodings, decoded block by block
@@ -60,6 +61,8 @@ def install(rt: LuaHost) -> None:
     """Install the ``base64`` global."""
 
     def encode(s: Any = None, *_ignored: Any) -> bytes:
+        import base64 as _b64
+
         return _b64.b64encode(lua_bytes(rt, s)).strip()
 
     def decode(s: Any = None, *_ignored: Any) -> bytes:

@@ -10,7 +10,6 @@ verifying the signature, decoding base64url as strictly as assay.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +35,8 @@ _SEGMENTS_ERROR = ("crypto.jwt_decode: token must have three '.'-separated segme
 
 def b64url(data: bytes) -> str:
     """base64url without padding."""
+    import base64  # on the first call, not when the global is installed
+
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 

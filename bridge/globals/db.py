@@ -12,11 +12,8 @@ the key out; bytes as a string; anything else as its text.
 
 from __future__ import annotations
 
-import decimal
 import threading
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
 
 from bridge.globals.args import LuaCallError, is_table
 from bridge.runtime.lua import lua_type
@@ -26,14 +23,18 @@ if TYPE_CHECKING:
     from bridge.runtime.host import LuaHost
 
 
-@dataclass
+# Plain classes, not dataclasses: importing dataclasses costs every ``assay-bridge run`` a
+# tenth of its start (W7 cold start).
 class DbConnection:
     """One ``db.connect`` connection (a DB-API connection and its dialect)."""
 
-    kind: str
-    raw: Any
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    closed: bool = False
+    __slots__ = ("kind", "raw", "lock", "closed")
+
+    def __init__(self, kind: str, raw: Any) -> None:
+        self.kind = kind
+        self.raw = raw
+        self.lock = threading.Lock()
+        self.closed = False
 
     def run(self, fn_name: str, sql: str, params: list[Any], fetch: bool) -> Any:
         """Run one statement: rows (``fetch``) or the affected-row count."""
@@ -75,11 +76,11 @@ class DbConnection:
                     pass
 
 
-@dataclass
 class DbState:
     """The connections a runtime opened (closed when it closes)."""
 
-    connections: list[DbConnection] = field(default_factory=list)
+    def __init__(self) -> None:
+        self.connections: list[DbConnection] = []
 
     def close(self) -> None:
         """Close every connection."""
@@ -133,6 +134,8 @@ def _qmark_to_format(sql: str) -> str:
 def _value(v: Any) -> Any:
     if v is None or isinstance(v, (bool, int, float, str)):
         return v
+    import decimal  # only drivers make Decimals, and they import it
+
     if isinstance(v, decimal.Decimal):
         return float(v)
     if isinstance(v, (bytes, bytearray, memoryview)):
@@ -168,6 +171,8 @@ def open_connection(url: str) -> DbConnection:
                 import pymysql  # type: ignore[import-untyped]
             except ImportError:
                 raise LuaCallError("db.connect: mysql:// needs PyMySQL: pip install PyMySQL (the mysql extra)") from None
+            from urllib.parse import unquote, urlsplit
+
             parts = urlsplit(url)
             my = pymysql.connect(host=parts.hostname or "localhost", port=parts.port or 3306,
                                  user=unquote(parts.username or ""),

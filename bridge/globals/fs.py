@@ -7,10 +7,8 @@ Errors read ``fs.<fn>: failed to <verb> "<path>": <io error>``, the path quoted 
 
 from __future__ import annotations
 
-import glob as _glob
 import itertools
 import os
-import shutil
 import stat as _stat
 import sys
 import time
@@ -45,6 +43,8 @@ def _kind(mode: int) -> str:
 
 def _glob_hidden(pattern: str) -> list[str]:
     """Glob where ``*`` also matches dotfiles and ``**`` recurses, like Rust's glob crate."""
+    import glob as _glob  # on the first call, not when the global is installed
+
     if sys.version_info >= (3, 11):
         return _glob.glob(pattern, recursive=True, include_hidden=True)
     return _glob.glob(pattern, recursive=True)  # pragma: no cover - 3.10 skips dotfiles
@@ -107,6 +107,8 @@ def install(rt: LuaHost) -> None:
         p = path_arg(path)
         try:
             if os.path.isdir(p) and not os.path.islink(p):
+                import shutil
+
                 shutil.rmtree(p)
             else:
                 os.unlink(p)
@@ -167,6 +169,8 @@ def install(rt: LuaHost) -> None:
 
     def copy(src: Any = None, dst: Any = None, *_ignored: Any) -> int:
         s, d = path_arg(src), path_arg(dst, 2)
+        import shutil
+
         try:
             shutil.copyfile(s, d)
             shutil.copymode(s, d)

@@ -17,13 +17,9 @@ collected while the function runs and sent when it returns (not streamed event b
 from __future__ import annotations
 
 import itertools
-import logging
 import queue
-import socket
 import threading
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl
 
 from bridge.globals.args import LuaCallError, is_table, to_str
 from bridge.globals.json import encode_lua_value
@@ -32,12 +28,12 @@ from bridge.runtime.lua import lua_type
 from bridge.runtime.scheduler import Blocking, Outcome, Pending
 
 if TYPE_CHECKING:
-    # asyncio (and uvicorn) are imported when a script serves, not when the global is installed
+    # asyncio, socket (and uvicorn) are imported when a script serves, not when the global is
+    # installed; so are logging and urllib.parse (W7 cold start)
     import asyncio
+    import socket
 
     from bridge.runtime.host import LuaHost
-
-logger = logging.getLogger(__name__)
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
@@ -58,38 +54,45 @@ end
 """
 
 
-@dataclass
+# Plain classes, not dataclasses: importing dataclasses costs every ``assay-bridge run`` a
+# tenth of its start (W7 cold start).
 class Reply:
     """What the server sends back for one request."""
 
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
+    __slots__ = ("status", "headers", "body")
+
+    def __init__(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
 
 
-@dataclass
 class Call:
     """One request waiting for its handler; no Lua object in it."""
 
-    id: int
-    handler: Anchor
-    request: dict[str, Any]
-    loop: asyncio.AbstractEventLoop
-    future: asyncio.Future[Reply]
+    __slots__ = ("id", "handler", "request", "loop", "future")
+
+    def __init__(self, id: int, handler: Anchor, request: dict[str, Any],  # noqa: A002
+                 loop: asyncio.AbstractEventLoop, future: asyncio.Future[Reply]) -> None:
+        self.id = id
+        self.handler = handler
+        self.request = request
+        self.loop = loop
+        self.future = future
 
 
-@dataclass
 class Server:
     """One ``http.serve`` server: its routes, the uvicorn thread and the queue of calls."""
 
-    routes: dict[str, dict[str, Anchor]]
-    port: int = 0
-    calls: queue.SimpleQueue[Call | None] = field(default_factory=queue.SimpleQueue)
-    pending: dict[int, Call] = field(default_factory=dict)
-    tasks: list[int] = field(default_factory=list)
-    ids: itertools.count[int] = field(default_factory=itertools.count)
-    uvicorn_server: Any = None
-    thread: threading.Thread | None = None
+    def __init__(self, routes: dict[str, dict[str, Anchor]], port: int = 0) -> None:
+        self.routes = routes
+        self.port = port
+        self.calls: queue.SimpleQueue[Call | None] = queue.SimpleQueue()
+        self.pending: dict[int, Call] = {}
+        self.tasks: list[int] = []
+        self.ids: itertools.count[int] = itertools.count()
+        self.uvicorn_server: Any = None
+        self.thread: threading.Thread | None = None
 
     def match(self, method: str, path: str) -> Anchor | None:
         """The handler of ``method path`` by assay's matching order, or None."""
@@ -116,11 +119,11 @@ class Server:
         self.pending.clear()
 
 
-@dataclass
 class ServeState:
     """The servers a runtime started (stopped when it closes)."""
 
-    servers: list[Server] = field(default_factory=list)
+    def __init__(self) -> None:
+        self.servers: list[Server] = []
 
     def close(self) -> None:
         """Stop every server."""
@@ -148,6 +151,7 @@ def _text(status: int, body: str) -> Reply:
 
 def _make_app(server: Server) -> Any:
     import asyncio
+    from urllib.parse import parse_qsl
 
     from starlette.requests import Request
     from starlette.responses import Response
@@ -206,7 +210,9 @@ def _start_thread(server: Server, sock: socket.socket) -> None:
         try:
             asyncio.run(main())
         except Exception:  # noqa: BLE001 - logged; the script sees no more requests
-            logger.exception("http.serve: the server stopped")
+            import logging
+
+            logging.getLogger(__name__).exception("http.serve: the server stopped")
         finally:
             started.set()
 
@@ -296,6 +302,8 @@ def install(rt: LuaHost, http_table: Any) -> None:
             raise LuaCallError("http.serve: first argument must be a port number")
         if not is_table(routes):
             raise LuaCallError("http.serve: second argument must be a routes table")
+        import socket
+
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json as _json
 import re
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bridge.globals import json_kept
@@ -123,15 +122,20 @@ def _empty_objects(value: Any, path: list[Any], out: list[list[Any]]) -> None:
                 path.pop()
 
 
-@dataclass
+# Plain classes, not dataclasses: importing dataclasses costs every ``assay-bridge run`` a
+# tenth of its start (W7 cold start).
 class JsonState:
     """The ``json`` global's state in one runtime: its Lua codec and the kept templates."""
 
-    encode: Anchor
-    extend: Anchor
-    mark: Anchor
-    is_object: Anchor
-    kept: list[json_kept.Kept] = field(default_factory=list)
+    __slots__ = ("encode", "extend", "mark", "is_object", "kept")
+
+    def __init__(self, *, encode: Anchor, extend: Anchor, mark: Anchor, is_object: Anchor,
+                 kept: list[json_kept.Kept] | None = None) -> None:
+        self.encode = encode
+        self.extend = extend
+        self.mark = mark
+        self.is_object = is_object
+        self.kept: list[json_kept.Kept] = [] if kept is None else kept
 
 
 def encode_lua_value(rt: LuaHost, value: Any, *, keep_empty_objects: bool = False) -> bytes:

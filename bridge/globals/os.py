@@ -8,10 +8,8 @@ stays reachable as ``package.loaded.os``.
 from __future__ import annotations
 
 import os as _os
-import socket
 import sys
 import time
-from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from bridge.globals.args import LuaCallError
@@ -46,6 +44,8 @@ def rust_os() -> str:
 
 def format_date(fmt: str, when: float, offset_hours: float) -> Any:
     """assay's ``os.date`` text substitution (or the ``*t`` table as a dict)."""
+    from datetime import datetime, timedelta, timezone  # on the first call
+
     if fmt.startswith("!"):
         fmt, offset_hours = fmt[1:], 0
     dt = datetime.fromtimestamp(int(when), timezone.utc) + timedelta(hours=offset_hours)
@@ -60,6 +60,8 @@ def install(rt: LuaHost) -> None:
     """Replace the ``os`` global with assay's table."""
 
     def hostname(*_ignored: Any) -> bytes:
+        import socket  # on the first call, not when the global is installed
+
         try:
             return socket.gethostname().encode()
         except OSError as exc:

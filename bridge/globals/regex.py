@@ -19,7 +19,8 @@ from bridge.globals.args import LuaCallError, to_str
 if TYPE_CHECKING:
     from bridge.runtime.host import LuaHost
 
-_REPLACEMENT_REF = re.compile(r"\$(?:\$|\{([^}]*)\}|([A-Za-z0-9_]+))")
+# compiled on the first replace (re caches it), not when the global is installed
+_REPLACEMENT_REF = r"\$(?:\$|\{([^}]*)\}|([A-Za-z0-9_]+))"
 
 
 def translate(pattern: str) -> str:
@@ -95,7 +96,7 @@ def expand(template: str, m: re.Match[str]) -> str:
             return ""
         return value or ""
 
-    return _REPLACEMENT_REF.sub(ref, template)
+    return re.sub(_REPLACEMENT_REF, ref, template)
 
 
 

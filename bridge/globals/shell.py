@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bridge.globals.args import LuaCallError, is_table, lua_bytes, to_number, to_str
@@ -27,14 +26,22 @@ if TYPE_CHECKING:
 SHELL = "/bin/sh"
 
 
-@dataclass(frozen=True)
+# Plain classes, not dataclasses: importing dataclasses costs every ``assay-bridge run`` a
+# tenth of its start (W7 cold start).
 class ShellResult:
-    """What one command did."""
+    """What one command did (never changed)."""
 
-    status: int
-    stdout: str
-    stderr: str
-    timed_out: bool
+    __slots__ = ("status", "stdout", "stderr", "timed_out")
+
+    def __init__(self, status: int, stdout: str, stderr: str, timed_out: bool) -> None:
+        self.status = status
+        self.stdout = stdout
+        self.stderr = stderr
+        self.timed_out = timed_out
+
+    def __repr__(self) -> str:
+        return (f"ShellResult(status={self.status!r}, stdout={self.stdout!r}, "
+                f"stderr={self.stderr!r}, timed_out={self.timed_out!r})")
 
     def as_dict(self) -> dict[str, Any]:
         """The Lua result table's fields."""

@@ -10,7 +10,6 @@ library's, and ``encode``'s layout is tomli-w's rather than toml-rs's pretty pri
 
 from __future__ import annotations
 
-import datetime as _dt
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -18,12 +17,16 @@ from bridge.globals.args import LuaCallError, to_str
 from bridge.runtime import convert
 
 if TYPE_CHECKING:
+    import datetime as _dt
+
     from bridge.runtime.host import LuaHost
 
 DATETIME_KEY = "$__toml_private_datetime"
 
 
 def _datetime_text(value: _dt.date | _dt.time) -> str:
+    import datetime as _dt  # tomllib imported it; not imported when the global is installed
+
     if isinstance(value, _dt.datetime):
         text = value.isoformat()
         offset = value.utcoffset()
@@ -35,6 +38,8 @@ def _datetime_text(value: _dt.date | _dt.time) -> str:
 
 def json_model(value: Any) -> Any:
     """Parsed TOML reduced to the JSON model (dates/times as serde's private table)."""
+    import datetime as _dt
+
     if isinstance(value, dict):
         return {k: json_model(v) for k, v in value.items()}
     if isinstance(value, list):

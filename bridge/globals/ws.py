@@ -10,7 +10,6 @@ are handled by the library; a close or the end of the stream raises
 from __future__ import annotations
 
 from contextlib import ExitStack
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bridge.globals.args import LuaCallError
@@ -22,23 +21,27 @@ if TYPE_CHECKING:
     from bridge.runtime.host import LuaHost
 
 
-@dataclass
+# Plain classes, not dataclasses: importing dataclasses costs every ``assay-bridge run`` a
+# tenth of its start (W7 cold start).
 class WsConnection:
     """One ``ws.connect`` connection."""
 
-    conn: ClientConnection
-    stack: ExitStack
+    __slots__ = ("conn", "stack")
+
+    def __init__(self, conn: ClientConnection, stack: ExitStack) -> None:
+        self.conn = conn
+        self.stack = stack
 
     def close(self) -> None:
         """Close the connection (idempotent)."""
         self.stack.close()
 
 
-@dataclass
 class WsState:
     """The connections a runtime opened (closed when it closes)."""
 
-    connections: list[WsConnection] = field(default_factory=list)
+    def __init__(self) -> None:
+        self.connections: list[WsConnection] = []
 
     def close(self) -> None:
         """Close every connection."""

@@ -26,16 +26,12 @@ which then outlive their coroutine.)
 from __future__ import annotations
 
 import gc
-import logging
 import threading
-import traceback
 from collections.abc import Callable
 from typing import Any
 
 from bridge.errors import LuaScriptError
 from bridge.runtime.lua import LuaError, LuaMemoryError
-
-logger = logging.getLogger(__name__)
 
 #: Coroutines kept alive after they called Python, before a cycle collection frees them.
 PIN_LIMIT = 512
@@ -234,8 +230,12 @@ def _error_value(exc: BaseException, name: str, user_code: bool) -> BaseExceptio
         # a Lua error raised below this call (a Lua callback the function called): its text
         exc = LuaCallError(str(exc).split("\nstack traceback:", 1)[0])
     elif isinstance(exc, Exception) and not user_code:
-        # the traceback as text: a log record keeping the exception would keep its frames
-        logger.error("%s: internal error\n%s", name, "".join(traceback.format_exception(exc)))
+        # the traceback as text: a log record keeping the exception would keep its frames.
+        # logging and traceback are imported here, on a failure, not with the runtime.
+        import logging
+        import traceback
+
+        logging.getLogger(__name__).error("%s: internal error\n%s", name, "".join(traceback.format_exception(exc)))
         exc = LuaCallError(f"{name}: internal error")
     return strip(exc)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-from decimal import Decimal
 from collections.abc import Callable
 from typing import Any
 
@@ -162,6 +161,8 @@ def rust_float_display(x: float) -> str:
         return "-0" if math.copysign(1.0, x) < 0 else "0"
     r = repr(x)
     if "e" in r:
+        from decimal import Decimal  # only for exponents, not with the runtime
+
         r = format(Decimal(r), "f")
     if r.endswith(".0"):
         r = r[:-2]

@@ -11,13 +11,10 @@ means more hosts).
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bridge.errors import LuaMemoryLimitError, LuaScriptError
 from bridge.runtime import convert, loader
@@ -32,7 +29,8 @@ from bridge.runtime.lua import (
 )
 from bridge.runtime.scheduler import SCHEDULER_LUA, Scheduler
 
-logger = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from pathlib import Path
 
 DEFAULT_MEMORY_LIMIT = 64 * 1024 * 1024
 
@@ -85,7 +83,12 @@ string.dump = nil
 """
 
 
-@dataclass
+#: ``logging.INFO``: the host does not import :mod:`logging` (``assay-bridge run``'s start).
+LOG_INFO = 20
+
+
+# Plain classes rather than dataclasses: importing dataclasses imports inspect, ast and dis,
+# a tenth of ``assay-bridge run``'s start (W7 cold start).
 class Control:
     """What a worker (or ``assay-bridge run``) tells the scripts it runs.
 
@@ -94,11 +97,16 @@ class Control:
         in_task: True while a worker runs an activity: ``sleep`` then runs its full length.
     """
 
-    stop: threading.Event = field(default_factory=threading.Event)
-    in_task: bool = False
+    __slots__ = ("stop", "in_task")
+
+    def __init__(self, stop: threading.Event | None = None, in_task: bool = False) -> None:
+        self.stop = threading.Event() if stop is None else stop
+        self.in_task = in_task
+
+    def __repr__(self) -> str:
+        return f"Control(stop={self.stop!r}, in_task={self.in_task!r})"
 
 
-@dataclass
 class Options:
     """How the globals present themselves (set when the host is made).
 
@@ -106,14 +114,22 @@ class Options:
         log_stderr: write ``log.*`` lines to stderr in assay's format (they always also go
             to the Python logger ``assay``).
         color: colour those lines (assay does unless ``NO_COLOR`` is set).
-        log_level: the lowest level written to stderr.
+        log_level: the lowest level written to stderr (a :mod:`logging` level).
         env_overrides: values ``env.get`` returns before the process environment.
     """
 
-    log_stderr: bool = True
-    color: bool = False
-    log_level: int = logging.INFO
-    env_overrides: dict[str, str] = field(default_factory=dict)
+    __slots__ = ("log_stderr", "color", "log_level", "env_overrides")
+
+    def __init__(self, log_stderr: bool = True, color: bool = False, log_level: int = LOG_INFO,
+                 env_overrides: dict[str, str] | None = None) -> None:
+        self.log_stderr = log_stderr
+        self.color = color
+        self.log_level = log_level
+        self.env_overrides = {} if env_overrides is None else env_overrides
+
+    def __repr__(self) -> str:
+        return (f"Options(log_stderr={self.log_stderr!r}, color={self.color!r}, "
+                f"log_level={self.log_level!r}, env_overrides={self.env_overrides!r})")
 
 
 class LuaHost:
@@ -297,7 +313,8 @@ class LuaHost:
 
     def run_file(self, path: str | Path, *args: Any) -> Any:
         """Run a Lua script file like ``assay run``: shebang line removed, chunk ``@<path>``."""
-        data = Path(path).read_bytes()
+        with open(path, "rb") as fh:
+            data = fh.read()
         if data.startswith(b"#!"):
             nl = data.find(b"\n")
             data = b"" if nl < 0 else data[nl + 1 :]
@@ -366,4 +383,5 @@ def _first_lua_frame(tb: str) -> tuple[str | None, int | None]:
 
 
 def _read_file(path: bytes) -> bytes:
-    return Path(path.decode()).read_bytes()
+    with open(path.decode(), "rb") as fh:
+        return fh.read()

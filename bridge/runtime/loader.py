@@ -9,8 +9,13 @@ packaged stdlib (``lua/assay/...``), compiled under the chunk name ``@assay/<fil
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    # pathlib (with urllib.parse) is imported when a module is looked up, not at a script's start
+    from pathlib import Path
 
 #: The environment variable naming assay's modules folder (lua-globals §5).
 MODULES_PATH_ENV = "ASSAY_MODULES_PATH"
@@ -21,6 +26,8 @@ def stdlib_dir() -> Path:
 
     In a wheel it is ``bridge/_lua``; in a source checkout it is the repository's ``lua/``.
     """
+    from pathlib import Path
+
     package = Path(__file__).parent.parent  # the bridge package's folder (no importlib.resources)
     packaged = package / "_lua"
     if packaged.is_dir():
@@ -34,11 +41,21 @@ def default_modules_dir(environ: Mapping[str, str]) -> Path | None:
     ``environ`` is the process environment (passed in: the CLI and ``Worker`` read it, the
     runtime does not). ``None`` when neither variable is set.
     """
+    folder = modules_dir(environ)
+    if folder is None:
+        return None
+    from pathlib import Path
+
+    return Path(folder)
+
+
+def modules_dir(environ: Mapping[str, str]) -> str | None:
+    """:func:`default_modules_dir` as text, for ``assay-bridge run``'s start (no pathlib)."""
     if MODULES_PATH_ENV in environ:
-        return Path(environ[MODULES_PATH_ENV])
+        return environ[MODULES_PATH_ENV]
     home = environ.get("HOME")
     if home:
-        return Path(home) / ".assay" / "modules"
+        return os.path.join(home, ".assay", "modules")
     return None
 
 
@@ -63,6 +80,8 @@ def find_assay_module(name: str, modules_path: str | Path | None) -> tuple[str, 
     """
     if not name.startswith("assay."):
         return f"not an assay.* module: {name}"
+    from pathlib import Path
+
     rel = name[len("assay.") :].replace(".", "/")
     candidates = [f"{rel}.lua", f"{rel}/init.lua"]
     folders = [Path("modules")]

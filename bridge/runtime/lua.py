@@ -28,7 +28,8 @@ lua_type = _lupa.lua_type
 LUA_MAXINTEGER: int = _lupa.LUA_MAXINTEGER
 LUA_MININTEGER: int = _lupa.LUA_MININTEGER
 
-_POSITION = re.compile(r"^(?P<chunk>[^\n:]+):(?P<line>\d+): ")
+# compiled on the first error message (re caches it), not when the runtime is imported
+_POSITION = r"^(?P<chunk>[^\n:]+):(?P<line>\d+): "
 
 
 def _deny_attribute(obj: Any, name: Any, is_setting: bool) -> Any:
@@ -60,7 +61,7 @@ def new_state(*, max_memory: int | None) -> Any:
 
 def split_position(message: str) -> tuple[str | None, int | None]:
     """Return the ``chunk`` and ``line`` of a Lua error message like ``a.lua:3: boom``."""
-    m = _POSITION.match(message)
+    m = re.match(_POSITION, message)
     if not m:
         return None, None
     return m.group("chunk"), int(m.group("line"))

@@ -9,15 +9,18 @@ and nothing depends back on them. It also switches groups of globals off on requ
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bridge.errors import ConfigError
 from bridge.globals import disk, install_all, markdown, process, shell, template
 from bridge.runtime.host import DEFAULT_MEMORY_LIMIT, Control, LuaHost, Options
-from bridge.runtime.loader import default_modules_dir
+from bridge.runtime.loader import default_modules_dir, modules_dir
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["DEFAULT_MEMORY_LIMIT", "GLOBAL_GROUPS", "Control", "Options", "Runtime",
-           "check_globals_off", "default_modules_dir"]
+           "check_globals_off", "default_modules_dir", "modules_dir"]
 
 #: What ``globals_off`` can name: each of assay's globals (lua-globals §1.2), and ``io``.
 #: Switching a group off removes the global; ``shell`` also removes the other ways Lua's

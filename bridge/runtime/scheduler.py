@@ -25,11 +25,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bridge.runtime.boundary import Anchor, Boundary, LuaCallError, strip
+
+if TYPE_CHECKING:
+    # imported with the first I/O thread: concurrent.futures imports logging
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 IO_THREADS = 8
 
@@ -97,12 +99,17 @@ return S
 """
 
 
-@dataclass(frozen=True)
 class Outcome:
-    """How a wait ended: a value, or an error to raise on the Lua thread."""
+    """How a wait ended: a value, or an error to raise on the Lua thread (never changed)."""
 
-    value: Any = None
-    error: BaseException | None = None
+    __slots__ = ("value", "error")
+
+    def __init__(self, value: Any = None, error: BaseException | None = None) -> None:
+        self.value = value
+        self.error = error
+
+    def __repr__(self) -> str:
+        return f"Outcome(value={self.value!r}, error={self.error!r})"
 
     def unwrap(self) -> Any:
         """The value, or raise the error."""
@@ -273,6 +280,8 @@ class Scheduler:
     def submit(self, fn: Callable[[], Any], waiter: int) -> None:
         """Run ``fn`` on an I/O thread; complete ``waiter`` with its outcome."""
         if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
             self._pool = ThreadPoolExecutor(IO_THREADS, thread_name_prefix="assay-io")
         completions = self._completions
 

@@ -1,10 +1,49 @@
-"""Workers: poll loops running Lua and Python handlers side by side."""
+"""Workers: poll loops running Lua and Python handlers side by side.
+
+The names below are imported on first use (PEP 562), so ``assay-bridge run``, which needs only
+:mod:`bridge.worker.engine_calls`, does not import the worker and its handler machinery.
+"""
 
 from __future__ import annotations
 
-from bridge.worker.context import ActivityContext, ActivityInfo, WorkflowCancelled, WorkflowContext
-from bridge.worker.engine_calls import EngineNeverAnswered, WorkerStopped, install_engine_hooks
-from bridge.worker.worker import Worker
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bridge.worker.context import (
+        ActivityContext,
+        ActivityInfo,
+        WorkflowCancelled,
+        WorkflowContext,
+    )
+    from bridge.worker.engine_calls import EngineNeverAnswered, WorkerStopped, install_engine_hooks
+    from bridge.worker.worker import Worker
+
+_LAZY = {
+    "ActivityContext": "bridge.worker.context",
+    "ActivityInfo": "bridge.worker.context",
+    "WorkflowCancelled": "bridge.worker.context",
+    "WorkflowContext": "bridge.worker.context",
+    "EngineNeverAnswered": "bridge.worker.engine_calls",
+    "WorkerStopped": "bridge.worker.engine_calls",
+    "install_engine_hooks": "bridge.worker.engine_calls",
+    "Worker": "bridge.worker.worker",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'bridge.worker' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = ["ActivityContext", "ActivityInfo", "Worker", "WorkerStopped", "WorkflowCancelled",
            "WorkflowContext", "install_engine_hooks", "EngineNeverAnswered"]

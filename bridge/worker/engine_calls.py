@@ -25,12 +25,11 @@ from typing import TYPE_CHECKING, Any
 
 from bridge.globals import emit
 from bridge.globals.http import HttpTransportError
-from bridge.worker.inprocess_transport import InProcessTransport
-from bridge.worker.transport import EngineTransport
 
 if TYPE_CHECKING:
     from bridge.runtime.host import LuaHost
     from bridge.wire import InProcessEngine
+    from bridge.worker.transport import EngineTransport
 
 
 INITIAL_BACKOFF_S = 0.05
@@ -128,11 +127,12 @@ def install_engine_hooks(
 
     control = rt.control
     stop_event = control.stop
-    transport = (EngineTransport.install(rt) if engine is None or engine_url is None
-                 else InProcessTransport.install_for(rt, engine, engine_url))
     activity_hook = rt.anchor(rt.compile(_ACTIVITY_HOOK, "=bridge.activity_hook"))
 
     def hook(module: Any) -> None:
+        # made when workflow.lua is first required: a script that never becomes a worker
+        # does not import the engine transport and its sockets (W7 cold start)
+        transport = _transport(rt, engine, engine_url)
         original_api = rt.anchor(module[b"_api"])
         connected = {"ok": False}
         beat = {"at": float("-inf")}  # when the engine last took a heartbeat (monotonic)
@@ -210,3 +210,14 @@ def install_engine_hooks(
         rt.call(activity_hook.get(), module, rt.function(note, "workflow._execute_activity"))
 
     rt.on_module_loaded("assay.workflow", hook)
+
+
+def _transport(rt: LuaHost, engine: InProcessEngine | None,
+               engine_url: str | None) -> EngineTransport:
+    if engine is None or engine_url is None:
+        from bridge.worker.transport import EngineTransport
+
+        return EngineTransport.install(rt)
+    from bridge.worker.inprocess_transport import InProcessTransport
+
+    return InProcessTransport.install_for(rt, engine, engine_url)
