@@ -19,8 +19,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from bridge.globals import http_serve
 from bridge.globals.args import LuaCallError, is_table, to_str
@@ -55,8 +54,7 @@ class HttpTransportError(LuaCallError):
     """A request that got no response; ``str()`` is assay's message for Lua code."""
 
 
-@dataclass(frozen=True)
-class ClientOptions:
+class ClientOptions(NamedTuple):
     """Settings of one ``http.client{...}`` object."""
 
     timeout_s: float = DEFAULT_TIMEOUT_S
@@ -64,8 +62,7 @@ class ClientOptions:
     verify: bool | str = True
 
 
-@dataclass
-class HttpRequest:
+class HttpRequest(NamedTuple):
     """One request, read from its Lua arguments; no Lua object in it."""
 
     method: str
@@ -76,8 +73,7 @@ class HttpRequest:
     transport: Callable[[HttpRequest], HttpResponse] | None = None
 
 
-@dataclass
-class HttpResponse:
+class HttpResponse(NamedTuple):
     """What a transport answers: status, lower-cased headers (last value wins), body."""
 
     status: int
@@ -85,7 +81,6 @@ class HttpResponse:
     body: bytes
 
 
-@dataclass
 class HttpState:
     """The ``http`` global's state in one runtime.
 
@@ -96,10 +91,13 @@ class HttpState:
             from ``{}`` as ``{}`` (a worker's engine calls), not as assay's ``[]``.
     """
 
-    transport_override: Callable[[HttpRequest], HttpResponse] | None = None
-    keep_empty_objects: bool = False
-    _session: requests.Session | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    __slots__ = ("transport_override", "keep_empty_objects", "_session", "_lock")
+
+    def __init__(self) -> None:
+        self.transport_override: Callable[[HttpRequest], HttpResponse] | None = None
+        self.keep_empty_objects = False
+        self._session: requests.Session | None = None
+        self._lock = threading.Lock()
 
     def session(self) -> requests.Session:
         """The runtime's ``requests`` session (made on first use)."""

@@ -102,10 +102,10 @@ def test_help(flag: str) -> None:
 
 
 # What `assay-bridge run` of a one-line script must not import before its first Lua line: each
-# comes with the first call that needs it (W7 cold start, bench/README.md). `dataclasses` and
-# `inspect` are not listed yet: bridge/globals/http.py still defines its records with them.
+# comes with the first call that needs it (W7 cold start, bench/README.md).
 HEAVY_MODULES = (
-    "argparse", "asyncio", "base64", "concurrent.futures", "cryptography", "datetime",
+    "argparse", "asyncio", "base64", "concurrent.futures", "cryptography", "dataclasses",
+    "datetime", "inspect",
     "decimal", "email", "gettext", "glob", "http.client", "jwt", "locale", "logging",
     "markdown_it", "minijinja", "pathlib", "requests", "select", "shutil", "socket", "ssl",
     "string", "subprocess", "tempfile", "tomllib", "traceback", "unicodedata", "urllib.parse",

@@ -1,8 +1,8 @@
 """The engine's Notifier, turned into asyncio wake-ups for long-polls and SSE.
 
 The core calls :meth:`Hub.notify` after each commit, from whatever thread ran the operation.
-The hub hops onto the server's event loop with ``loop.call_soon_threadsafe`` and there sets the
-:class:`asyncio.Event` of every waiter subscribed to a matching key, and feeds every SSE
+The hub hops onto the server's event loop with ``loop.call_soon_threadsafe`` and there wakes the
+:class:`Subscription` of every waiter subscribed to a matching key, and feeds every SSE
 subscriber. ``"deadline"`` notices skip the loop and go straight to the background runner
 (:mod:`bridge.engine.server`), which lives in its own thread.
 
@@ -38,24 +38,42 @@ SSE_QUEUE_SIZE = 1000
 
 
 class Subscription:
-    """One waiter's wake-up event; set when any of its keys is notified or the hub closes."""
+    """One waiter's wake-up; set when any of its keys is notified or the hub closes."""
 
     def __init__(self, keys: tuple[Key, ...]) -> None:
         self.keys = keys
-        self.event = asyncio.Event()
+        self._woken = False
+        self._waiter: asyncio.Future[None] | None = None
+
+    def wake(self) -> None:
+        """Mark the subscription woken and end a :meth:`wait` in progress (loop thread)."""
+        self._woken = True
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     async def wait(self, timeout_s: float) -> bool:
-        """Wait up to ``timeout_s`` for a wake-up; True if woken. Clears the event."""
-        if timeout_s <= 0:
-            woken = self.event.is_set()
-        else:
+        """Wait up to ``timeout_s`` for a wake-up; True if woken. Clears it.
+
+        A future and a timer of the loop, not ``asyncio.wait_for`` (which starts a task).
+        """
+        if not self._woken and timeout_s > 0:
+            loop = asyncio.get_running_loop()
+            waiter = self._waiter = loop.create_future()
+            timer = loop.call_later(timeout_s, _expire, waiter)
             try:
-                await asyncio.wait_for(self.event.wait(), timeout_s)
-                woken = True
-            except asyncio.TimeoutError:
-                woken = False
-        self.event.clear()
+                await waiter
+            finally:
+                timer.cancel()
+                self._waiter = None
+        woken = self._woken
+        self._woken = False
         return woken
+
+
+def _expire(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 class Hub:
@@ -131,7 +149,7 @@ class Hub:
     def _wake_all(self) -> None:
         for subs in self._waiters.values():
             for sub in subs:
-                sub.event.set()
+                sub.wake()
 
     def _deliver(self, kind: NoticeKind, data: dict[str, Any]) -> None:
         if kind == "event":
@@ -143,7 +161,7 @@ class Hub:
 
     def _wake(self, key: Key) -> None:
         for sub in self._waiters.get(key, ()):
-            sub.event.set()
+            sub.wake()
 
     def _publish(self, data: dict[str, Any]) -> None:
         for queue in self._streams:
@@ -171,7 +189,7 @@ class Hub:
         """Register a waiter for ``keys`` for the duration of the ``with`` block (loop thread)."""
         sub = Subscription(keys)
         if self.closing:
-            sub.event.set()
+            sub.wake()
         for key in keys:
             self._waiters.setdefault(key, set()).add(sub)
         try:
@@ -201,7 +219,7 @@ class Hub:
         self.closing = True
         for subs in self._waiters.values():
             for sub in subs:
-                sub.event.set()
+                sub.wake()
         for queue in self._streams:
             if queue.full():
                 with contextlib.suppress(asyncio.QueueEmpty):
