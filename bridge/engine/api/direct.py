@@ -7,10 +7,11 @@ runs the route's handler right there, in the thread that asked, with the checks 
 the app's middleware feeds. So a worker or client in the engine's process pays no hop to the
 event loop and no ASGI machinery for the calls every workflow makes.
 
+A held poll or ``/wait`` waits in the calling thread too, woken by the hub's thread waiters.
 It answers None, and the caller sends the request through the app on the loop instead,
-whenever the app would do more: any other route, an auth mode switched on, or a held route
-with nothing to answer yet (the app then holds the request and wakes it on a notice). Core
-calls are thread-safe (each is one store transaction), so any thread may take this path.
+whenever the app would do more: any other route, or an auth mode switched on. Core calls are
+thread-safe (each is one store transaction), so any thread but the loop's may take this
+path.
 """
 
 from __future__ import annotations
@@ -67,8 +68,6 @@ class DirectPath:
             reply = route.handler(state, hot.HotCall(params, data, query))
         except Exception as exc:  # noqa: BLE001 - every error becomes its answer
             reply = reply_for(exc, method, path)
-        if reply is None:
-            return None
         self._time(method, route.path, reply.status, time.perf_counter() - started)
         return reply.answer()
 

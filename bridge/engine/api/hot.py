@@ -13,13 +13,16 @@ Two adapters run the same handlers:
 * the embedded engine's direct path (:mod:`bridge.engine.api.direct`), which runs them in the
   calling thread, with no event loop in between.
 
-A handler of a held route (the workflow-task poll, ``/wait``) returns None when the answer is
-"nothing yet": the caller then waits for a notice and asks again (the Starlette endpoint holds
-the request; the direct path hands it to the app on the loop, which does).
+The two held routes (the workflow-task poll, ``/wait``) wait for a notice while there is
+nothing to answer: their handlers here block the calling thread (a
+:meth:`~bridge.engine.api.notify.Hub.subscribe_here` waiter), for the direct path; the app's
+endpoints hold the request on the loop instead, around the same turns (:func:`poll_turn`,
+:func:`wait_turn`).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
@@ -55,7 +58,7 @@ class HotCall(NamedTuple):
     query: str = ""
 
 
-Handler = Callable[[ApiState, HotCall], "Reply | None"]
+Handler = Callable[[ApiState, HotCall], Reply]
 
 
 def start_workflow(state: ApiState, call: HotCall) -> Reply:
@@ -112,9 +115,20 @@ def poll_turn(state: ApiState, args: PollArgs) -> Reply | None:
     return None
 
 
-def poll_workflow_task(state: ApiState, call: HotCall) -> Reply | None:
-    """POST /api/v1/workflow-tasks/poll ``{queue, worker_id}``: one :func:`poll_turn`."""
-    return poll_turn(state, poll_args(call))
+def poll_workflow_task(state: ApiState, call: HotCall) -> Reply:
+    """POST /api/v1/workflow-tasks/poll ``{queue, worker_id}`` -> 200 task or ``null``, held
+    in the calling thread (never the loop's) up to ``poll_wait_s`` while there is no work."""
+    args = poll_args(call)
+    deadline = time.monotonic() + state.poll_wait_s
+    with state.hub.subscribe_here(("workflow_task", args.queue),
+                                  ("activity_task", args.queue)) as sub:
+        while True:  # subscribed first, then asked: a notice in between is not lost
+            reply = poll_turn(state, args)
+            if reply is not None:
+                return reply
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not sub.wait(remaining):
+                return NULL
 
 
 def commands(body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -180,18 +194,21 @@ def wait_turn(state: ApiState, workflow_id: str) -> Reply | None:
     return None
 
 
-def wait_workflow(state: ApiState, call: HotCall) -> Reply | None:
-    """GET /api/v1/workflows/{id}/wait?timeout=S (extension): the record once terminal.
-
-    Answers a live workflow's record (with its ``waiting_on``) at once when ``timeout`` is 0
-    or the engine is closing; else None, to wait.
-    """
-    timeout_s = wait_timeout(call)
+def wait_workflow(state: ApiState, call: HotCall) -> Reply:
+    """GET /api/v1/workflows/{id}/wait?timeout=S (extension): the record once terminal, held
+    in the calling thread (never the loop's); a live workflow's record (with its
+    ``waiting_on``) after ``timeout`` or when the engine closes."""
+    deadline = time.monotonic() + wait_timeout(call)
     workflow_id = call.params["id"]
-    reply = wait_turn(state, workflow_id)
-    if reply is None and (timeout_s <= 0 or state.hub.closing):
-        return get_workflow(state, call)
-    return reply
+    with state.hub.subscribe_here(("workflow_terminal", workflow_id)) as sub:
+        while True:
+            reply = wait_turn(state, workflow_id)
+            if reply is not None:
+                return reply
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or state.hub.closing:
+                return get_workflow(state, call)
+            sub.wait(remaining)
 
 
 class HotRoute(NamedTuple):

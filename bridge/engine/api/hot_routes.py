@@ -58,9 +58,7 @@ class HotEndpoint:
             if self._hold is not None:  # subscribed before the first question
                 reply = await self._hold(Request(scope, receive), state, call)
             else:
-                answered = await run_hot(state, self.route.handler, state, call)
-                assert answered is not None  # only the held routes answer "nothing yet"
-                reply = answered
+                reply = await run_hot(state, self.route.handler, state, call)
         except ClientDisconnect:
             return  # nobody to answer
         except Exception as exc:  # noqa: BLE001 - every error becomes its answer

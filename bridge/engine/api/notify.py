@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 from bridge.wire import SHARED_NOTICE_KINDS, NoticeKind
@@ -71,6 +72,24 @@ class Subscription:
         return woken
 
 
+class ThreadSubscription:
+    """A waiter of a thread other than the loop's (the embedded engine's direct path)."""
+
+    def __init__(self, keys: tuple[Key, ...]) -> None:
+        self.keys = keys
+        self._event = threading.Event()
+
+    def wake(self) -> None:
+        """Mark the subscription woken (any thread)."""
+        self._event.set()
+
+    def wait(self, timeout_s: float) -> bool:
+        """Block up to ``timeout_s`` for a wake-up; True if woken. Clears it."""
+        woken = self._event.wait(timeout_s) if timeout_s > 0 else self._event.is_set()
+        self._event.clear()
+        return woken
+
+
 def _expire(waiter: asyncio.Future[None]) -> None:
     if not waiter.done():
         waiter.set_result(None)
@@ -86,6 +105,8 @@ class Hub:
     def __init__(self, on_deadline: Callable[[float], None] | None = None) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._waiters: dict[Key, set[Subscription]] = {}
+        self._thread_waiters: dict[Key, set[ThreadSubscription]] = {}
+        self._thread_lock = threading.Lock()  # guards _thread_waiters
         self._streams: set[asyncio.Queue[dict[str, Any] | None]] = set()
         self._on_deadline = on_deadline
         self.closing = False
@@ -114,16 +135,17 @@ class Hub:
             if callback is not None and isinstance(at, (int, float)):
                 callback(float(at))
             return
+        key = None if kind == "event" else _key(kind, data)
+        if key is not None and self._thread_waiters.get(key):
+            self._wake_threads(key)
         loop = self._loop
         if loop is None or self.closing:
             return
         if kind == "event":
             if not self._streams:
                 return
-        else:
-            key = _key(kind, data)
-            if key is None or not self._waiters.get(key):
-                return
+        elif key is None or not self._waiters.get(key):
+            return
         try:
             loop.call_soon_threadsafe(self._deliver, kind, data)
         except RuntimeError:  # the loop has closed: the server is stopping
@@ -132,6 +154,7 @@ class Hub:
     def notify_remote(self, kind: str, data: dict[str, Any]) -> None:
         """Deliver a notice another engine instance published (any thread; never raises)."""
         if kind == "resync":
+            self._wake_threads(None)
             loop = self._loop
             if loop is None or self.closing:
                 return
@@ -163,6 +186,15 @@ class Hub:
         for sub in self._waiters.get(key, ()):
             sub.wake()
 
+    def _wake_threads(self, key: Key | None) -> None:
+        """Wake the thread waiters of ``key`` (None: all of them); any thread."""
+        with self._thread_lock:
+            groups = self._thread_waiters.values() if key is None else \
+                [self._thread_waiters.get(key, set())]
+            for subs in groups:
+                for sub in subs:
+                    sub.wake()
+
     def _publish(self, data: dict[str, Any]) -> None:
         for queue in self._streams:
             if queue.full():
@@ -172,17 +204,20 @@ class Hub:
 
     def waiting_count(self) -> int:
         """How many workflow-task polls are held open now (any thread)."""
+        with self._thread_lock:
+            held = sum(len(subs) for key, subs in self._thread_waiters.items()
+                       if key[0] == "workflow_task")
         for _ in range(3):
             try:
-                return sum(len(subs) for key, subs in list(self._waiters.items())
-                           if key[0] == "workflow_task")
+                return held + sum(len(subs) for key, subs in list(self._waiters.items())
+                                  if key[0] == "workflow_task")
             except RuntimeError:  # changed on the loop thread while counted: count again
                 continue
-        return 0
+        return held
 
     def waiting(self, key: Key) -> int:
         """How many waiters (held polls, ``/wait`` calls) are subscribed to ``key`` now."""
-        return len(self._waiters.get(key, ()))
+        return len(self._waiters.get(key, ())) + len(self._thread_waiters.get(key, ()))
 
     @contextlib.contextmanager
     def subscribe(self, *keys: Key) -> Iterator[Subscription]:
@@ -203,6 +238,27 @@ class Hub:
                         del self._waiters[key]
 
     @contextlib.contextmanager
+    def subscribe_here(self, *keys: Key) -> Iterator[ThreadSubscription]:
+        """Register a waiter of the calling thread for ``keys`` for the duration of the
+        ``with`` block (any thread but the loop's, which must not block)."""
+        sub = ThreadSubscription(keys)
+        with self._thread_lock:
+            if self.closing:
+                sub.wake()
+            for key in keys:
+                self._thread_waiters.setdefault(key, set()).add(sub)
+        try:
+            yield sub
+        finally:
+            with self._thread_lock:
+                for key in keys:
+                    subs = self._thread_waiters.get(key)
+                    if subs is not None:
+                        subs.discard(sub)
+                        if not subs:
+                            del self._thread_waiters[key]
+
+    @contextlib.contextmanager
     def stream(self) -> Iterator[asyncio.Queue[dict[str, Any] | None]]:
         """Register an SSE reader; yields a queue of event dicts, ``None`` meaning "closing"."""
         queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(SSE_QUEUE_SIZE)
@@ -217,6 +273,7 @@ class Hub:
     def close(self) -> None:
         """Wake every waiter and end every stream (loop thread); used when the server stops."""
         self.closing = True
+        self._wake_threads(None)
         for subs in self._waiters.values():
             for sub in subs:
                 sub.wake()

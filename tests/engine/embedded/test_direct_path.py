@@ -16,7 +16,7 @@ import bridge
 from bridge.engine.api import hot, hot_routes
 from bridge.engine.api.routes import ROUTES
 from bridge.engine.embedded import EmbeddedEngine
-from tests.helpers import scrape, value
+from tests.helpers import scrape, value, wait_until
 
 JSON = {"Content-Type": "application/json"}
 
@@ -111,6 +111,43 @@ def test_hot_calls_do_not_wait_for_the_engines_loop(engine: EmbeddedEngine) -> N
     finally:
         release.set()
     assert answered.wait(30)
+
+
+def test_held_polls_and_waits_are_woken_without_the_engines_loop(tmp_path: Path) -> None:
+    with bridge.Engine(f"sqlite:///{tmp_path / 'held.db'}", poll_wait_s=20) as engine:
+        release, blocked = threading.Event(), threading.Event()
+        answers: dict[str, tuple[int, dict[str, str], bytes]] = {}
+
+        def ask(name: str, method: str, path: str, body: bytes | None = None) -> None:
+            answers[name] = engine.request(method, path, body, JSON)
+
+        def hold_the_loop() -> None:
+            blocked.set()
+            release.wait(60)
+
+        engine._loop.call_soon_threadsafe(hold_the_loop)
+        try:
+            assert blocked.wait(30)
+            poll = threading.Thread(target=ask, args=(
+                "poll", "POST", "/api/v1/workflow-tasks/poll",
+                b'{"queue": "held", "worker_id": "w"}'), daemon=True)
+            poll.start()
+            wait_until(lambda: engine._hub.waiting(("workflow_task", "held")) == 1, 30,
+                       what="the held poll")
+            ask("start", "POST", "/api/v1/workflows",
+                b'{"workflow_type": "T", "workflow_id": "held-1", "task_queue": "held"}')
+            poll.join(30)
+            assert json.loads(answers["poll"][2])["workflow_id"] == "held-1"
+            waiter = threading.Thread(target=ask, args=(
+                "wait", "GET", "/api/v1/workflows/held-1/wait?timeout=30"), daemon=True)
+            waiter.start()
+            wait_until(lambda: engine._hub.waiting(("workflow_terminal", "held-1")) == 1, 30,
+                       what="the /wait call")
+            engine.core.terminate_workflow("held-1", "done here")
+            waiter.join(30)
+            assert json.loads(answers["wait"][2])["status"] == "FAILED"
+        finally:
+            release.set()
 
 
 def test_direct_answers_are_counted_in_the_request_metrics(engine: EmbeddedEngine) -> None:
