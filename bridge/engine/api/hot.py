@@ -233,19 +233,25 @@ HOT_ROUTES: tuple[HotRoute, ...] = (
     HotRoute("GET", f"{API}/workflows/{{id}}", get_workflow, False),
 )
 
-_SPLIT = tuple((route, route.path.split("/")) for route in HOT_ROUTES)
+_EXACT = {(route.method, route.path): route for route in HOT_ROUTES if "{" not in route.path}
+_TEMPLATES: dict[tuple[str, int], list[tuple[HotRoute, list[str]]]] = {}
+for _route in HOT_ROUTES:
+    if "{" in _route.path:
+        _parts = _route.path.split("/")
+        _TEMPLATES.setdefault((_route.method, len(_parts)), []).append((_route, _parts))
 
 
 def match(method: str, path: str) -> tuple[HotRoute, dict[str, str]] | None:
     """The hot route answering ``method path`` (a percent-decoded path) and its parameters,
     or None; a ``{name}`` segment matches a non-empty segment, as Starlette's does."""
+    exact = _EXACT.get((method, path))
+    if exact is not None:
+        return exact, {}
     parts = path.split("/")
-    for route, template in _SPLIT:
-        if route.method != method or len(template) != len(parts):
-            continue
+    for route, template in _TEMPLATES.get((method, len(parts)), ()):
         params: dict[str, str] = {}
         for want, got in zip(template, parts):
-            if want.startswith("{"):
+            if want[0:1] == "{":
                 if not got:
                     break
                 params[want[1:-1]] = got

@@ -92,6 +92,7 @@ class EngineMetrics:
                                 "Core operations that ended in an error.", ("operation",),
                                 registry=r)
         self._tx_timers: dict[str, Histogram] = {}  # labelled children, by operation
+        self._counted: dict[tuple[str, tuple[tuple[str, str], ...]], Counter] = {}
         held = Gauge(PREFIX + "held_polls", "Workflow-task polls held open now.", registry=r)
         held.set_function(hub.waiting_count)
         r.register(_QueueCollector(engine))
@@ -112,9 +113,14 @@ class EngineMetrics:
     def counted(self, counts: Sequence[tuple[str, dict[str, str]]]) -> None:
         """Count what one committed operation reported."""
         for name, labels in counts:
-            counter = self._counters.get(name)
-            if counter is not None:
-                counter.labels(**labels).inc()
+            key = (name, tuple(labels.items()))
+            child = self._counted.get(key)
+            if child is None:
+                counter = self._counters.get(name)
+                if counter is None:
+                    continue
+                child = self._counted[key] = counter.labels(**labels)
+            child.inc()
 
     # -- the endpoint ----------------------------------------------------------------------
     async def endpoint(self, request: Request) -> Response:

@@ -180,25 +180,18 @@ class SQLiteStore:
                 raise translate_error(exc) from exc
             if conn.in_transaction:
                 raise StoreError("nested transactions are not supported")
-            with self._writing(write):
+            writer = self._writer if write and not self._memory else None
+            if writer is not None and not writer.acquire(timeout=self._busy_ms / 1000):
+                raise StoreError("database is locked (a writer of this process held it too "
+                                 "long)", retryable=True)
+            try:
                 with run_transaction(SQLiteTx(conn), "BEGIN IMMEDIATE" if write else "BEGIN",
                                      db_errors=sqlite3.Error, translate=translate_error,
                                      in_transaction=lambda: conn.in_transaction) as tx:
                     yield tx
-
-    @contextmanager
-    def _writing(self, write: bool) -> Iterator[None]:
-        """Hold this process's writer lock for a write transaction on a file database."""
-        if not write or self._memory:
-            yield
-            return
-        if not self._writer.acquire(timeout=self._busy_ms / 1000):
-            raise StoreError("database is locked (a writer of this process held it too long)",
-                             retryable=True)
-        try:
-            yield
-        finally:
-            self._writer.release()
+            finally:
+                if writer is not None:
+                    writer.release()
 
     def listen(self, callback: Callable[[str, dict[str, Any]], None]) -> None:
         """Nothing to hear: a SQLite database is served by one instance (see the lock below)."""
