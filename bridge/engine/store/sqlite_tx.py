@@ -3,7 +3,8 @@
 Every method runs inside the transaction opened by ``SQLiteStore.transaction``. Claims use a
 single ``UPDATE ... WHERE id = (SELECT ... LIMIT 1) RETURNING *`` statement; under
 ``BEGIN IMMEDIATE`` there is one writer at a time, so a claim can never hand a row out twice
-and no statement needs a lock clause.
+and no statement needs a lock clause. A one-statement transaction sends no ``BEGIN`` or
+``COMMIT``: the statement runs as its own (implicit) transaction.
 """
 
 from __future__ import annotations
@@ -20,8 +21,23 @@ class SQLiteTx(SqlTx):
 
     conn: sqlite3.Connection
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, *, single: bool = False) -> None:
         super().__init__(conn)
+        #: one_statement: no BEGIN is sent; the one statement is its own transaction
+        self._single = single
+        self._ran = 0
+
+    def _begin(self, sql: str) -> None:
+        if not self._single:
+            super()._begin(sql)
+
+    def _commit(self) -> None:
+        if not self._single:
+            super()._commit()
 
     def _x(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        if self._single:
+            self._ran += 1
+            if self._ran > 1:
+                raise AssertionError("a second statement in a one-statement transaction")
         return self.conn.execute(sql, params)
