@@ -57,6 +57,20 @@ def test_transaction_commits_on_success_and_rolls_back_on_error(store: Store) ->
         assert tx.list_events("kept") == []
 
 
+def test_a_one_statement_transaction_runs_its_statement_and_refuses_a_second(
+        store: Store) -> None:
+    add_workflow(store, "single")
+    with store.transaction(one_statement=True) as tx:
+        row = tx.get_workflow("single")
+        assert row is not None and row["id"] == "single"
+    with pytest.raises(AssertionError):
+        with store.transaction(one_statement=True) as tx:
+            tx.get_workflow("single")
+            tx.get_workflow("single")
+    with store.transaction(write=True, one_statement=True) as tx:
+        assert tx.touch_worker("nobody", T0) is False
+
+
 def test_insert_workflow_refuses_a_duplicate_id(store: Store) -> None:
     add_workflow(store, "w")
     with store.transaction(write=True) as tx:
