@@ -117,7 +117,7 @@ class EmbeddedEngine:
             self._app = create_app(
                 self._running.engine, self._hub, poll_wait_s=settings.poll_wait_s,
                 max_body_bytes=settings.max_body_bytes, engine_threads=settings.engine_threads)
-            self._direct = DirectPath(self._app.state.api, self._app.state.metrics.requests)
+            self._direct = DirectPath(self._app.state.api, self._app.state.metrics)
             self._loop = asyncio.new_event_loop()
             self._ready: concurrent.futures.Future[None] = concurrent.futures.Future()
             self._thread = threading.Thread(target=self._run_loop, name="assay-engine-loop",

@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from bridge.engine.api.auth import METRICS_PATH, AuthMiddleware
 from bridge.engine.api.errors import EXCEPTION_HANDLERS
+from bridge.engine.api.hot_routes import HotFront
 from bridge.engine.api.jwt_auth import JwtVerifier
 from bridge.engine.api.metrics import EngineMetrics, RequestMetricsMiddleware
 from bridge.engine.api.notify import Hub
@@ -83,7 +84,8 @@ def create_app(
     routes = [*ROUTES, *DASHBOARD_ROUTES, Route(METRICS_PATH, metrics.endpoint, methods=["GET"])]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(RequestMetricsMiddleware, metrics=metrics, routes=routes),
+        middleware=[Middleware(HotFront, state=state, metrics=metrics),
+                    Middleware(RequestMetricsMiddleware, metrics=metrics, routes=routes),
                     Middleware(AuthMiddleware, state=state)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,

@@ -27,7 +27,7 @@ from bridge.engine.api.parsing import check_body
 from bridge.engine.api.state import ApiState
 
 if TYPE_CHECKING:
-    from prometheus_client.metrics import Histogram
+    from bridge.engine.api.metrics import EngineMetrics
 
 #: ``(status, lower-cased headers, body)``: one answer.
 Answer = tuple[int, dict[str, str], bytes]
@@ -38,14 +38,12 @@ class DirectPath:
 
     Args:
         state: the app's API state (engine, hub, limits, auth modes).
-        requests: the app's request-latency histogram (labels ``method``, ``route``,
-            ``status``), or None to time nothing.
+        metrics: the app's metrics, where each request is timed, or None to time nothing.
     """
 
-    def __init__(self, state: ApiState, requests: Histogram | None) -> None:
+    def __init__(self, state: ApiState, metrics: EngineMetrics | None) -> None:
         self._state = state
-        self._requests = requests
-        self._timers: dict[tuple[str, str, int], Histogram] = {}
+        self._metrics = metrics
 
     def answer(self, method: str, target: str, body: bytes | None,
                headers: Mapping[str, str]) -> Answer | None:
@@ -72,13 +70,8 @@ class DirectPath:
         return reply.answer()
 
     def _time(self, method: str, route: str, status: int, seconds: float) -> None:
-        if self._requests is None:
-            return
-        key = (method, route, status)
-        timer = self._timers.get(key)
-        if timer is None:
-            timer = self._timers[key] = self._requests.labels(method, route, str(status))
-        timer.observe(seconds)
+        if self._metrics is not None:
+            self._metrics.request(method, route, status, seconds)
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

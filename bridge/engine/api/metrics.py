@@ -93,6 +93,7 @@ class EngineMetrics:
                                 registry=r)
         self._tx_timers: dict[str, Histogram] = {}  # labelled children, by operation
         self._counted: dict[tuple[str, tuple[tuple[str, str], ...]], Counter] = {}
+        self._request_timers: dict[tuple[str, str, int], Histogram] = {}
         held = Gauge(PREFIX + "held_polls", "Workflow-task polls held open now.", registry=r)
         held.set_function(hub.waiting_count)
         r.register(_QueueCollector(engine))
@@ -121,6 +122,14 @@ class EngineMetrics:
                     continue
                 child = self._counted[key] = counter.labels(**labels)
             child.inc()
+
+    def request(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Record one request's latency by method, route template and status."""
+        key = (method, route, status)
+        timer = self._request_timers.get(key)
+        if timer is None:
+            timer = self._request_timers[key] = self.requests.labels(method, route, str(status))
+        timer.observe(seconds)
 
     # -- the endpoint ----------------------------------------------------------------------
     async def endpoint(self, request: Request) -> Response:
@@ -193,8 +202,8 @@ class RequestMetricsMiddleware:
         try:
             await self.app(scope, receive, send_status)
         finally:
-            self.metrics.requests.labels(scope["method"], self._route(scope), str(status)
-                                         ).observe(time.perf_counter() - started)
+            self.metrics.request(scope["method"], self._route(scope), status,
+                                 time.perf_counter() - started)
 
     def _route(self, scope: Scope) -> str:
         path = self._paths.get(scope.get("endpoint"))
