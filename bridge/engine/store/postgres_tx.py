@@ -47,7 +47,7 @@ from psycopg import sql
 from psycopg.rows import DictRow
 
 from bridge.engine.store import postgres_batch
-from bridge.engine.store.base import Notice
+from bridge.engine.store.base import Notice, Row
 from bridge.engine.store.postgres_batch import Part
 from bridge.engine.store.sql_tx import SqlTx
 from bridge.errors import StoreError
@@ -92,9 +92,15 @@ class PostgresTx(SqlTx):
         #: read (see postgres_batch).
         self._pending: list[Part] = []
         self._sent = False  # a query of this transaction went to the server
+        self._begin_sql = b""
+        #: The transaction so far is one workflow-task claim that found nothing: it wrote
+        #: nothing and holds no lock (see has_ready_activity).
+        self._idle = False
+        self._ended = False  # committed early (has_ready_activity); BEGIN again if needed
 
     def _x(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[DictRow]:
         statement = _statement(sql)
+        self._reopen()
         if self._pending:
             return self._send([*self._pending, (statement, params)])
         if not self._single:
@@ -115,7 +121,16 @@ class PostgresTx(SqlTx):
         if self._single:
             self._x(sql, params)
         else:
+            self._reopen()
             self._pending.append((_statement(sql), params))
+
+    def _reopen(self) -> None:
+        """Before a statement: the transaction is no longer only an empty claim, and after
+        an early commit it is a new transaction."""
+        self._idle = False
+        if self._ended:
+            self._ended = False
+            self._pending.append(self._begin_sql)
 
     def _send(self, parts: list[Part]) -> psycopg.Cursor[DictRow]:
         """``parts`` in one round trip; the cursor is left on the last statement's result."""
@@ -133,7 +148,32 @@ class PostgresTx(SqlTx):
         if not sql:  # one statement, its own transaction
             self._single = True
             return
-        self._pending.append(sql.encode())  # sent with the first statement
+        self._begin_sql = sql.encode()
+        self._pending.append(self._begin_sql)  # sent with the first statement
+
+    # -- a held poll's turn that finds nothing --------------------------------------------
+    def claim_workflow_task(self, *, queue: str, worker_id: str, now: float,
+                            types: Sequence[str] | None = None,
+                            start: bool = False) -> Row | None:
+        fresh = self.write and not self._sent and self._pending == [self._begin_sql]
+        row = super().claim_workflow_task(queue=queue, worker_id=worker_id, now=now,
+                                          types=types, start=start)
+        self._idle = fresh and row is None
+        return row
+
+    def has_ready_activity(self, queue: str, now: float,
+                           names: Sequence[str] | None = None) -> bool:
+        """After a claim that found nothing (and nothing else), the transaction commits in
+        the same round trip as this read, which runs on its own: it holds no lock, so it
+        sees what it would have seen inside (at READ COMMITTED every statement takes a new
+        snapshot). A statement after it opens a new transaction."""
+        if not (self._idle and not self._pending and not self._payloads):
+            return super().has_ready_activity(queue, now, names)
+        self._idle = False
+        self._pending = [b"COMMIT"]
+        ready = super().has_ready_activity(queue, now, names)
+        self._ended = True
+        return ready
 
     def _rollback(self) -> None:
         postgres_batch.rollback(self.conn)
@@ -185,8 +225,9 @@ class PostgresTx(SqlTx):
         ``pg_notify`` of every payload :meth:`publish` queued: one round trip, the same
         statements in the same order (publish is the last step of an operation). Nothing is
         sent for a transaction that ran nothing."""
-        if self._single:
+        if self._single or (self._ended and not self._payloads):
             return
+        self._reopen()
         pending, self._pending = self._pending, []
         if not self._sent and len(pending) <= 1 and not self._payloads:
             return  # at most the BEGIN, never sent: nothing to commit
