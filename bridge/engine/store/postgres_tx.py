@@ -22,8 +22,10 @@ reads (:meth:`~bridge.engine.store.sql_tx.SqlTx._w`: the ``UPDATE`` of ``update_
 ``update_activity``, a signal's ``INSERT``, the row lock taken before an event is appended)
 waits and goes with the next statement or the ``COMMIT``. Each statement of a simple query
 still gets its own snapshot at READ COMMITTED, so what a statement sees does not change. The
-statements sent that way carry their parameters as literals quoted by psycopg
-(``ClientCursor.mogrify``). A transaction that ran nothing sends nothing.
+statements sent that way go as ``EXECUTE``s of statements the session prepared
+(:mod:`~bridge.engine.store.postgres_batch`). A transaction that ran nothing sends nothing.
+A held poll's turn whose claim found nothing commits with its activity check
+(:meth:`PostgresTx.has_ready_activity`).
 
 A connection taken from the pool is not checked with a round trip of its own: if the first
 query (``BEGIN`` and the first statement) finds it dead, the error is retryable (nothing was
