@@ -59,6 +59,7 @@ _RETRYABLE_STATES = {
     "40P01",  # deadlock_detected
     "55P03",  # lock_not_available
     "57014",  # query_canceled (statement or lock timeout)
+    "26000",  # invalid_sql_statement_name: the session lost its prepared statements
 }
 #: SQLSTATE classes meaning the server cannot take work now.
 _UNAVAILABLE_CLASSES = ("08", "53", "57P", "58")

@@ -4,7 +4,8 @@ Every statement is written here with ``?`` placeholders. A dialect subclass
 (:class:`~bridge.engine.store.sqlite_tx.SQLiteTx`,
 :class:`~bridge.engine.store.postgres_tx.PostgresTx`) says only what truly differs:
 
-* :meth:`SqlTx._x` runs a statement (PostgreSQL rewrites ``?`` to ``%s``);
+* :meth:`SqlTx._x` runs a statement (PostgreSQL rewrites ``?`` to ``%s``), and
+  :meth:`SqlTx._w` one whose outcome nobody reads (PostgreSQL sends it with the next one);
 * :meth:`SqlTx._lock_clause` / :meth:`SqlTx._claim_clause`: the row lock added to a read that
   is followed by a change, and the ``SKIP LOCKED`` lock of claims and background work (none
   on SQLite, where ``BEGIN IMMEDIATE`` admits one writer at a time);
@@ -73,7 +74,7 @@ def _rollback(tx: SqlTx, in_transaction: Callable[[], bool],
               db_errors: type[BaseException] | tuple[type[BaseException], ...]) -> None:
     if in_transaction():
         try:
-            tx.conn.execute("ROLLBACK")
+            tx._rollback()
         except db_errors:
             logger.warning("rollback failed", exc_info=True)
 
@@ -94,6 +95,11 @@ class SqlTx:
         """Run one statement; returns the cursor."""
         raise NotImplementedError
 
+    def _w(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Run a write whose outcome (rows, count) is not read. A dialect may delay it until
+        its next statement or the commit, in order; an error it raises then surfaces there."""
+        self._x(sql, params)
+
     def _begin(self, sql: str) -> None:
         """Open the transaction with ``sql``."""
         self.conn.execute(sql)
@@ -101,6 +107,10 @@ class SqlTx:
     def _commit(self) -> None:
         """Commit the transaction."""
         self.conn.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        """Roll the transaction back."""
+        self.conn.execute("ROLLBACK")
 
     def _lock_clause(self) -> str:
         """The lock of a row read in order to change it."""
@@ -155,7 +165,7 @@ class SqlTx:
         if not names:
             return
         sets = ", ".join(f"{n} = ?" for n in names)
-        self._x(f"UPDATE {table} SET {sets} WHERE {where}", [fields[n] for n in names] + list(key))
+        self._w(f"UPDATE {table} SET {sets} WHERE {where}", [fields[n] for n in names] + list(key))
 
     def _lock(self) -> str:
         return self._lock_clause() if self.write else ""
@@ -347,7 +357,7 @@ class SqlTx:
 
     # -- signals and replay markers ----------------------------------------------------------
     def insert_signal(self, workflow_id: str, name: str, payload: str | None, now: float) -> None:
-        self._x("INSERT INTO workflow_signals (workflow_id, name, payload, received_at) "
+        self._w("INSERT INTO workflow_signals (workflow_id, name, payload, received_at) "
                 "VALUES (?, ?, ?, ?)", (workflow_id, name, payload, now))
 
     def count_signals(self, workflow_id: str, name: str) -> int:
