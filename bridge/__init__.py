@@ -27,6 +27,8 @@ from bridge.errors import (
 
 from typing import TYPE_CHECKING, Any
 
+from bridge import _lazy
+
 from bridge._version import __version__
 
 if TYPE_CHECKING:
@@ -36,7 +38,7 @@ if TYPE_CHECKING:
     from bridge.worker import ActivityContext, Worker, WorkflowCancelled, WorkflowContext
 
 # Imported on first use (PEP 562), so ``assay-bridge run`` and the CLI's engine commands do not
-# pay for the HTTP client, the worker or lupa before they need them (issue 7, W7 cold start).
+# pay for the HTTP client, the worker or lupa before they need them.
 _LAZY = {
     "Client": "bridge.client",
     "Engine": "bridge.engine.embedded:EmbeddedEngine",
@@ -49,23 +51,12 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    target = _LAZY.get(name)
-    if target is None:
-        raise AttributeError(f"module 'bridge' has no attribute {name!r}")
-    import importlib
-    import sys
-
-    module, _, attr = target.partition(":")
-    value = getattr(importlib.import_module(module), attr or name)
-    # not globals(): inside this package that name is the subpackage bridge.globals
-    setattr(sys.modules[__name__], name, value)
-    return value
+    return _lazy.load(__name__, _LAZY, name)
 
 
 def __dir__() -> list[str]:
-    import sys
+    return _lazy.names(__name__, _LAZY)
 
-    return sorted(set(vars(sys.modules[__name__])) | set(_LAZY))
 
 __all__ = [
     # version

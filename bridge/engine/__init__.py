@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from bridge import _lazy
+
 if TYPE_CHECKING:
     from bridge.engine.config import DEFAULT_BACKEND_URL, MAX_POLL_WAIT_S, ServerSettings
     from bridge.engine.core import Engine
@@ -42,11 +44,4 @@ __all__ = ["DEFAULT_BACKEND_URL", "MAX_POLL_WAIT_S", "EmbeddedEngine", "Engine",
 
 
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'bridge.engine' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+    return _lazy.load(__name__, _EXPORTS, name)

@@ -22,6 +22,8 @@ import sys
 import types
 from typing import TYPE_CHECKING, Any
 
+from bridge import _lazy
+
 if TYPE_CHECKING:
     from bridge.engine.clock import FakeClock
     from bridge.testing.determinism import end_event
@@ -45,18 +47,11 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'bridge.testing' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    setattr(sys.modules[__name__], name, value)
-    return value
+    return _lazy.load(__name__, _LAZY, name)
 
 
 def __dir__() -> list[str]:
-    return sorted(set(vars(sys.modules[__name__])) | set(_LAZY))
+    return _lazy.names(__name__, _LAZY)
 
 
 class _Package(types.ModuleType):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from bridge import _lazy
+
 if TYPE_CHECKING:
     from bridge.worker.context import (
         ActivityContext,
@@ -31,19 +33,11 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'bridge.worker' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+    return _lazy.load(__name__, _LAZY, name)
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
-
+    return _lazy.names(__name__, _LAZY)
 
 __all__ = ["ActivityContext", "ActivityInfo", "Worker", "WorkerStopped", "WorkflowCancelled",
            "WorkflowContext", "install_engine_hooks", "EngineNeverAnswered"]
