@@ -39,5 +39,6 @@ def __getattr__(name: str) -> Any:
 def __dir__() -> list[str]:
     return _lazy.names(__name__, _LAZY)
 
+
 __all__ = ["ActivityContext", "ActivityInfo", "Worker", "WorkerStopped", "WorkflowCancelled",
            "WorkflowContext", "install_engine_hooks", "EngineNeverAnswered"]
