@@ -2,7 +2,7 @@
 
 Every workflow task carries the workflow's whole history (workflow.lua replays from the start),
 so a workflow of N steps would make the engine read, parse and re-encode O(N) events per task,
-O(N^2) in all (issue 7, W4). A workflow's events are append-only (they are never updated or
+O(N^2) in all (bench W4). A workflow's events are append-only (they are never updated or
 deleted, and a workflow id is never reused), so :class:`HistoryCache` keeps each running
 workflow's rendered ``history`` array and on the next poll reads and renders only the events
 after the last one it has.

@@ -8,7 +8,7 @@ loop, the long-polls or the SSE streams.
 status reads): small transactions on indexed rows. On a local SQLite store it runs them on the
 loop itself: such a call takes tens of microseconds, less than the hop to a thread and back,
 which under load costs more (the loop and the thread hand the GIL to each other; measured: one
-one-activity workflow 13.7 -> 9.3 ms, issue 7). On PostgreSQL (network round trips, a pool that
+one-activity workflow 13.7 -> 9.3 ms). On PostgreSQL (network round trips, a pool that
 may make a caller wait) it is :func:`call`.
 """
 
