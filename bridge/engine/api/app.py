@@ -1,8 +1,11 @@
 """Builds the Starlette app of the engine API.
 
 The app is a thin layer: :mod:`~bridge.engine.api.routes` is the one route table, each handler
-parses its input, makes one core call in a worker thread and serializes the result;
-:mod:`~bridge.engine.api.errors` turns every exception into ``{"error": ...}``. The app does not
+parses its input, makes one core call and serializes the result;
+:mod:`~bridge.engine.api.errors` turns every exception into ``{"error": ...}``. The hot routes
+(:mod:`~bridge.engine.api.hot`) are plain ASGI endpoints, and with auth off
+:class:`~bridge.engine.api.hot_routes.HotFront` hands their requests over before the route
+table and the other middleware. The app does not
 own the engine or the background runner: :mod:`bridge.engine.server` does. The dashboard's
 routes (:mod:`bridge.engine.dashboard.routes`) sit beside the API's, outside ``/api/v1``.
 """
