@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from bridge.globals import http_serve
 from bridge.globals.args import LuaCallError, is_table, to_str
@@ -54,31 +54,43 @@ class HttpTransportError(LuaCallError):
     """A request that got no response; ``str()`` is assay's message for Lua code."""
 
 
-class ClientOptions(NamedTuple):
-    """Settings of one ``http.client{...}`` object."""
+class ClientOptions:
+    """Settings of one ``http.client{...}`` object (handed to Lua as an opaque value)."""
 
-    timeout_s: float = DEFAULT_TIMEOUT_S
-    follow_redirects: bool = True
-    verify: bool | str = True
+    __slots__ = ("timeout_s", "follow_redirects", "verify")
+
+    def __init__(self, timeout_s: float = DEFAULT_TIMEOUT_S, follow_redirects: bool = True,
+                 verify: bool | str = True) -> None:
+        self.timeout_s = timeout_s
+        self.follow_redirects = follow_redirects
+        self.verify = verify
 
 
-class HttpRequest(NamedTuple):
+class HttpRequest:
     """One request, read from its Lua arguments; no Lua object in it."""
 
-    method: str
-    url: str
-    data: bytes | None
-    headers: dict[str, str]
-    client: ClientOptions
-    transport: Callable[[HttpRequest], HttpResponse] | None = None
+    __slots__ = ("method", "url", "data", "headers", "client", "transport")
+
+    def __init__(self, method: str, url: str, data: bytes | None, headers: dict[str, str],
+                 client: ClientOptions,
+                 transport: Callable[[HttpRequest], HttpResponse] | None = None) -> None:
+        self.method = method
+        self.url = url
+        self.data = data
+        self.headers = headers
+        self.client = client
+        self.transport = transport
 
 
-class HttpResponse(NamedTuple):
+class HttpResponse:
     """What a transport answers: status, lower-cased headers (last value wins), body."""
 
-    status: int
-    headers: dict[str, str]
-    body: bytes
+    __slots__ = ("status", "headers", "body")
+
+    def __init__(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
 
 
 class HttpState:
