@@ -9,14 +9,15 @@ one app, never a second code path:
 * :meth:`EmbeddedEngine.request` answers in-process. A hot route (what every workflow calls:
   polls, commands, completions, heartbeats, start, status, ``/wait``) is answered in the
   calling thread by :class:`~bridge.engine.api.direct.DirectPath`, which runs the very handlers
-  the app's endpoints run; anything else, and a held poll or ``/wait`` with nothing to answer
-  yet, goes to the app on the loop (:func:`bridge.engine.inprocess.call_app`) while the calling
-  thread blocks, so held polls and ``/wait`` work as over HTTP. ``Worker(engine=...)`` and
-  ``Client(engine=...)`` send their calls here;
+  the app's endpoints run; a held poll or ``/wait`` waits in that thread too, woken by the hub.
+  Anything else goes to the app on the loop (:func:`bridge.engine.inprocess.call_app`) while
+  the calling thread blocks. ``Worker(engine=...)`` and ``Client(engine=...)`` send their
+  calls here;
 * :meth:`EmbeddedEngine.serve` opens a real uvicorn server on the same loop and app, so other
   processes (the CLI, workers elsewhere) can use the engine too.
 
-:meth:`EmbeddedEngine.close`: the hub closes first (held polls end at once), uvicorn stops, the
+:meth:`EmbeddedEngine.close`: the hub closes first (held polls end at once, in callers' threads
+and on the loop), uvicorn stops, the
 requests still running finish (at most ``graceful_timeout_s``), the loop thread ends, calls on
 the direct path finish, the runner stops and the store closes, releasing the SQLite instance lock. No thread is left behind.
 """
@@ -153,8 +154,9 @@ class EmbeddedEngine:
                 headers: Mapping[str, str] | None = None) -> Answer:
         """Answer one API request in-process, exactly as the HTTP API would.
 
-        Blocks the calling thread while the engine's loop answers (a held poll waits for
-        work, as over HTTP).
+        A hot route is answered in the calling thread (a held poll or ``/wait`` waits there for
+        work, as over HTTP); any other request blocks the calling thread while the engine's
+        loop answers it.
 
         Args:
             method: ``GET``, ``POST``, ``DELETE``...
@@ -238,6 +240,7 @@ class EmbeddedEngine:
             self._closed = True
         if threading.current_thread() is self._thread:
             raise RuntimeError("EmbeddedEngine.close was called on the engine's own loop")
+        self._hub.close_threads()  # held polls and /wait calls in callers' threads answer now
         try:
             stop = self._stop
             if stop is not None and self._thread.is_alive():

@@ -61,6 +61,8 @@ class DirectPath:
         started = time.perf_counter()
         data = body or b""
         try:
+            if route.check_path is not None:
+                route.check_path(params)
             if route.reads_body:
                 check_body(_header(headers, "content-type"), len(data), state.max_body_bytes)
             reply = route.handler(state, hot.HotCall(params, data, query))

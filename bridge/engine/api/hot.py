@@ -167,9 +167,8 @@ def poll_activity_task(state: ApiState, call: HotCall) -> Reply:
 
 def complete_activity(state: ApiState, call: HotCall) -> Reply:
     """POST /api/v1/tasks/{id}/complete ``{result?}`` -> 200 empty (``[]`` is ``{}``)."""
-    activity_id = int_param("id", call.params["id"])
     body = parse_object(call.body)
-    state.engine.complete_activity(activity_id, opt_any(body, "result"))
+    state.engine.complete_activity(activity_id(call.params), opt_any(body, "result"))
     return EMPTY
 
 
@@ -211,14 +210,21 @@ def wait_workflow(state: ApiState, call: HotCall) -> Reply:
             sub.wait(remaining)
 
 
+def activity_id(params: dict[str, str]) -> int:
+    """The activity id of a ``/tasks/{id}/...`` path (400 if it is not an integer)."""
+    return int_param("id", params["id"])
+
+
 class HotRoute(NamedTuple):
-    """A hot route: method, path template (``{name}`` matches one segment), its handler, and
-    whether it reads a JSON body."""
+    """A hot route: method, path template (``{name}`` matches one segment), its handler,
+    whether it reads a JSON body, and a check of its path parameters that runs before the
+    body is read (a bad id is 400 before any 415 or 413, as assay extracts the path first)."""
 
     method: str
     path: str
     handler: Handler
     reads_body: bool
+    check_path: Callable[[dict[str, str]], object] | None = None
 
 
 #: The hot routes, in the order the route table lists them first.
@@ -226,7 +232,7 @@ HOT_ROUTES: tuple[HotRoute, ...] = (
     HotRoute("POST", f"{API}/workflow-tasks/poll", poll_workflow_task, True),
     HotRoute("POST", f"{API}/workflow-tasks/{{id}}/commands", submit_commands, True),
     HotRoute("POST", f"{API}/tasks/poll", poll_activity_task, True),
-    HotRoute("POST", f"{API}/tasks/{{id}}/complete", complete_activity, True),
+    HotRoute("POST", f"{API}/tasks/{{id}}/complete", complete_activity, True, activity_id),
     HotRoute("POST", f"{API}/workers/heartbeat", worker_heartbeat, True),
     HotRoute("GET", f"{API}/workflows/{{id}}/wait", wait_workflow, False),
     HotRoute("POST", f"{API}/workflows", start_workflow, True),

@@ -58,6 +58,8 @@ class HotEndpoint:
                       send: Send) -> int:
         """Answer one request; returns the status sent (0: the client had gone)."""
         try:
+            if self.route.check_path is not None:
+                self.route.check_path(scope.get("path_params", {}))
             call = HotCall(scope.get("path_params", {}),
                            await _body(scope, receive, state) if self.route.reads_body else b"",
                            scope.get("query_string", b"").decode("latin-1"))
@@ -117,10 +119,10 @@ async def _body(scope: Scope, receive: Receive, state: ApiState) -> bytes:
     """The raw body: 415 for a non-JSON type and 413 above the limit (by ``Content-Length``
     first, then by what arrives), as :func:`~bridge.engine.api.parsing.read_body`."""
     content_type = declared = None
-    for name, value in scope.get("headers", ()):
-        if name == b"content-type":
+    for name, value in scope.get("headers", ()):  # the first of each, as Starlette reads
+        if name == b"content-type" and content_type is None:
             content_type = value.decode("latin-1")
-        elif name == b"content-length":
+        elif name == b"content-length" and declared is None:
             declared = value.decode("latin-1")
     limit = state.max_body_bytes
     check_body(content_type, int(declared) if declared is not None and declared.isdigit()

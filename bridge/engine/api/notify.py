@@ -270,6 +270,12 @@ class Hub:
         finally:
             self._streams.discard(queue)
 
+    def close_threads(self) -> None:
+        """Mark the hub closing and wake every thread waiter now (any thread), so held calls
+        in callers' threads answer without waiting for :meth:`close` on the loop."""
+        self.closing = True
+        self._wake_threads(None)
+
     def close(self) -> None:
         """Wake every waiter and end every stream (loop thread); used when the server stops."""
         self.closing = True

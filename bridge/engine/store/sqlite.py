@@ -2,8 +2,8 @@
 
 Connections and durability:
 
-* File databases get one connection per thread (created on first use, all closed by
-  :meth:`SQLiteStore.close`), in WAL mode with ``synchronous=NORMAL``: a commit is durable
+* File databases get one connection per thread (created on first use, closed when the thread
+  ends or by :meth:`SQLiteStore.close`), in WAL mode with ``synchronous=NORMAL``: a commit is durable
   against a process crash; a power loss may drop the last few commits but never corrupts the
   database. That is SQLite's recommended setting for WAL and what a workflow engine on one
   host needs; pass ``synchronous="FULL"`` for power-loss durability at some write cost.
@@ -27,6 +27,7 @@ import socket
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from importlib import resources
@@ -156,11 +157,22 @@ class SQLiteStore:
             if self._shared is None:
                 self._shared = self._new_connection()
             return self._shared
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._new_connection()
-            self._local.conn = conn
-        return conn
+        held: _Held | None = getattr(self._local, "held", None)
+        if held is None:
+            held = self._local.held = _Held(self._new_connection())
+            # the thread's storage goes when the thread ends, and its connection with it
+            weakref.finalize(held, self._forget, held.conn)
+        return held.conn
+
+    def _forget(self, conn: sqlite3.Connection) -> None:
+        """Close the connection of a thread that has ended."""
+        with self._all_lock:
+            if conn in self._all:
+                self._all.remove(conn)
+        try:
+            conn.close()
+        except sqlite3.Error:
+            logger.debug("closing a connection failed", exc_info=True)
 
     def _guard(self) -> Any:
         return self._shared_lock if self._memory else nullcontext()
@@ -234,6 +246,15 @@ class SQLiteStore:
             tx.conn.execute("DELETE FROM engine_lock WHERE id = 1 AND instance_id = ?", (instance_id,))
         if self._lock_holder == instance_id:
             self._lock_holder = None
+
+
+class _Held:
+    """A thread's connection, kept in the store's thread-local storage."""
+
+    __slots__ = ("conn", "__weakref__")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
 
 
 def _pid_alive(pid: int) -> bool:

@@ -48,6 +48,8 @@ HOT_REQUESTS: list[tuple[str, str, bytes | None, dict[str, str], int]] = [
     ("POST", "/api/v1/tasks/poll", b'{"queue": "q", "worker_id": "w"}', JSON, 200),
     ("POST", "/api/v1/tasks/poll", b'{"queue": "q"}', JSON, 422),
     ("POST", "/api/v1/tasks/abc/complete", b"{}", JSON, 400),
+    ("POST", "/api/v1/tasks/abc/complete", b"{}", {"Content-Type": "text/plain"}, 400),
+    ("POST", "/api/v1/tasks/abc/complete", b"[" * 5000, JSON, 400),
     ("POST", "/api/v1/tasks/99999999999999999999/complete", b"{}", JSON, 400),
     ("POST", "/api/v1/tasks/77/complete", b'{"result": 1}', JSON, 404),
     ("POST", "/api/v1/tasks/77/complete", b"{nope", JSON, 400),
