@@ -40,7 +40,7 @@ from bridge.engine.ops import (
 from bridge.engine.ops import workflows as wf_ops
 from bridge.engine.records import optional_json_text
 from bridge.engine.store import open_store
-from bridge.engine.store.base import Store
+from bridge.engine.store.base import CAP_SEVERAL_INSTANCES, Store
 from bridge.errors import StoreError
 from bridge.wire import DEFAULT_NAMESPACE, DEFAULT_QUEUE
 
@@ -78,6 +78,8 @@ class Engine:
         #: Told of every transaction and of what committed operations counted (metrics).
         self.observer: Observer = NullObserver()
         self._ready_checked_at: float | None = None
+        # only a store shared by several instances hands notices on (Tx.publish)
+        self._publishes = CAP_SEVERAL_INSTANCES in store.capabilities
         #: Rendered histories of running workflows, for :meth:`poll_workflow_task`.
         self.histories = HistoryCache()
         self._beats: dict[str, float] = {}  # worker id -> when this engine last wrote its beat
@@ -111,7 +113,7 @@ class Engine:
                           if one_statement else self.store.transaction(write=write)) as tx:
                         op = Op(tx=tx, now=at, settings=self.settings)
                         result = fn(op, *args, **kwargs)
-                        if op.outbox:  # other instances hear of it only if this commits
+                        if op.outbox and self._publishes:  # heard only if this commits
                             shared = shared_notices(op.outbox)
                             if shared:
                                 tx.publish(shared)
@@ -205,6 +207,15 @@ class Engine:
         return self._run(dispatch.poll_or_see_activity, queue, worker_id, self.histories,
                          None if types is None else sorted(types),
                          self._activity_names(worker_id))
+
+    def ready_tasks(self, *, queue: str, worker_id: str) -> tuple[bool, bool]:
+        """``(workflow_task, activity)``: whether :meth:`poll_workflow_task` would find a task
+        for ``worker_id`` on ``queue`` now, and whether an activity it serves is claimable
+        there. One statement, no write lock: how a held poll asks before it claims, so an
+        idle turn costs a read instead of a write transaction."""
+        types = self.served_by(worker_id).workflows
+        return self._read(dispatch.ready_tasks, queue, None if types is None else sorted(types),
+                          self._activity_names(worker_id), one_statement=True)
 
     def submit_commands(self, workflow_id: str, *, worker_id: str,
                         commands: list[dict[str, Any]]) -> None:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from bridge.engine.notify import DASHBOARD_NAMES
@@ -15,16 +14,25 @@ from bridge.wire import NoticeKind
 _ABSENT: Any = object()
 
 
-@dataclass
 class Op:
-    """One engine operation in progress: use it only inside its transaction."""
+    """One engine operation in progress: use it only inside its transaction.
 
-    tx: Tx
-    now: float
-    settings: Settings
-    outbox: list[tuple[NoticeKind, dict[str, Any]]] = field(default_factory=list)
-    #: Counted happenings ``(name, labels)``, handed to the engine's observer after commit.
-    counts: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    Args:
+        tx: the open transaction.
+        now: the operation's time (epoch seconds).
+        settings: the engine's settings.
+    """
+
+    __slots__ = ("tx", "now", "settings", "outbox", "counts")
+
+    def __init__(self, tx: Tx, now: float, settings: Settings) -> None:
+        self.tx = tx
+        self.now = now
+        self.settings = settings
+        #: Notifications ``(kind, data)`` to deliver once this operation commits.
+        self.outbox: list[tuple[NoticeKind, dict[str, Any]]] = []
+        #: Counted happenings ``(name, labels)``, handed to the engine's observer after commit.
+        self.counts: list[tuple[str, dict[str, str]]] = []
 
     def count(self, what: str, /, **labels: str) -> None:
         """Count one happening (a workflow started, an activity retried ...) once this

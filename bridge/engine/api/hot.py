@@ -98,19 +98,30 @@ def poll_args(call: HotCall) -> PollArgs:
     return PollArgs(req_str(body, "queue"), req_str(body, "worker_id"))
 
 
-def poll_turn(state: ApiState, args: PollArgs) -> Reply | None:
+def poll_turn(state: ApiState, args: PollArgs, peek: bool = True) -> Reply | None:
     """One turn of a workflow-task poll: the claimed task; ``null`` when the worker should go
     on (an activity task is ready for it, the engine is closing, or polls are not held);
-    None when the poll should wait for work."""
-    engine = state.engine
+    None when the poll should wait for work.
+
+    With ``peek`` (a poll's first turn), unless the hub has announced a workflow task on
+    the queue since the last claim there, it first reads whether there is anything to claim
+    and claims only then: an idle turn costs one read, not a write transaction. A turn after
+    a wake-up claims at once."""
+    engine, hub = state.engine, state.hub
     if state.poll_wait_s <= 0:  # assay's behaviour: answer at once
         task = engine.poll_workflow_task(queue=args.queue, worker_id=args.worker_id)
         return NULL if task is None else Reply(200, task.encode("utf-8"), JSON_TYPE)
+    if peek and not hub.expects_workflow_task(args.queue):
+        workflow_ready, activity_ready = engine.ready_tasks(queue=args.queue,
+                                                            worker_id=args.worker_id)
+        if not workflow_ready:
+            return NULL if activity_ready or hub.closing else None
     task, activity_ready = engine.poll_workflow_task_or_activity(
         queue=args.queue, worker_id=args.worker_id)
+    hub.claimed_workflow_task(args.queue, task is not None)
     if task is not None:
         return Reply(200, task.encode("utf-8"), JSON_TYPE)
-    if activity_ready or state.hub.closing:
+    if activity_ready or hub.closing:
         return NULL  # let the worker go on to its activity poll
     return None
 
@@ -122,13 +133,15 @@ def poll_workflow_task(state: ApiState, call: HotCall) -> Reply:
     deadline = time.monotonic() + state.poll_wait_s
     with state.hub.subscribe_here(("workflow_task", args.queue),
                                   ("activity_task", args.queue)) as sub:
+        peek = True
         while True:  # subscribed first, then asked: a notice in between is not lost
-            reply = poll_turn(state, args)
+            reply = poll_turn(state, args, peek)
             if reply is not None:
                 return reply
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not sub.wait(remaining):
                 return NULL
+            peek = False
 
 
 def commands(body: dict[str, Any]) -> list[dict[str, Any]]:

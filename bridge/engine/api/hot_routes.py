@@ -148,8 +148,9 @@ async def _hold_poll(request: Request, state: ApiState, call: HotCall) -> Reply:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + state.poll_wait_s
     with state.hub.subscribe(("workflow_task", args.queue), ("activity_task", args.queue)) as sub:
+        peek = True  # the first turn reads before it claims; one after a wake-up claims
         while True:  # subscribed first, then asked: a notice in between is not lost
-            reply = await run_hot(state, hot.poll_turn, state, args)
+            reply = await run_hot(state, hot.poll_turn, state, args, peek)
             if reply is not None:
                 return reply
             remaining = deadline - loop.time()
@@ -157,6 +158,7 @@ async def _hold_poll(request: Request, state: ApiState, call: HotCall) -> Reply:
                 return NULL
             if await request.is_disconnected():
                 return NULL  # do not claim a task for a worker that has gone away
+            peek = False
 
 
 async def _hold_wait(request: Request, state: ApiState, call: HotCall) -> Reply:

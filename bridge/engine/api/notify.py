@@ -109,6 +109,8 @@ class Hub:
         self._thread_lock = threading.Lock()  # guards _thread_waiters
         self._streams: set[asyncio.Queue[dict[str, Any] | None]] = set()
         self._on_deadline = on_deadline
+        # queue -> workflow-task notices not yet matched by a claim: a hint, never a rule
+        self._announced: dict[str, int] = {}
         self.closing = False
 
     def set_deadline_callback(self, on_deadline: Callable[[float], None] | None) -> None:
@@ -135,6 +137,9 @@ class Hub:
             if callback is not None and isinstance(at, (int, float)):
                 callback(float(at))
             return
+        if kind == "workflow_task":
+            queue = str(data.get("queue"))
+            self._announced[queue] = self._announced.get(queue, 0) + 1
         key = None if kind == "event" else _key(kind, data)
         if key is not None and self._thread_waiters.get(key):
             self._wake_threads(key)
@@ -150,6 +155,21 @@ class Hub:
             loop.call_soon_threadsafe(self._deliver, kind, data)
         except RuntimeError:  # the loop has closed: the server is stopping
             pass
+
+    def expects_workflow_task(self, queue: str) -> bool:
+        """Whether a workflow-task notice on ``queue`` came since the last claim or empty
+        turn there: a hint for a poll whether to claim at once or read first. Races only
+        make it wrong, never unsafe: the claim decides."""
+        return self._announced.get(queue, 0) > 0
+
+    def claimed_workflow_task(self, queue: str, found: bool) -> None:
+        """Note a poll turn's outcome on ``queue``: one notice matched, or none left."""
+        if found:
+            left = self._announced.get(queue, 0) - 1
+            if left > 0:
+                self._announced[queue] = left
+                return
+        self._announced.pop(queue, None)
 
     def notify_remote(self, kind: str, data: dict[str, Any]) -> None:
         """Deliver a notice another engine instance published (any thread; never raises)."""

@@ -80,8 +80,18 @@ def poll_or_see_activity(op: Op, queue: str, worker_id: str, histories: HistoryC
     return None, bool(op.tx.has_ready_activity(queue, op.now, names))
 
 
+def ready_tasks(op: Op, queue: str, types: Sequence[str] | None,
+                names: Sequence[str] | None) -> tuple[bool, bool]:
+    """``(workflow_task, activity)``: whether :func:`poll_workflow_task` would find a task
+    (of one of ``types``) on ``queue``, and whether an activity (of ``names``) is claimable
+    there, in one read that claims nothing."""
+    return op.tx.ready_tasks(queue, op.now, types, names)
+
+
 def _release(op: Op, wf: Row) -> None:
     """Drop the lease; the decision to dispatch again is taken on the row as released."""
+    if is_terminal(wf) and wf.get("dispatch_claimed_by") is None:
+        return  # finishing dropped the lease in this transaction: nothing to release
     released = op.tx.release_workflow_task(wf["id"])
     if released is not None:
         wf.update(released)

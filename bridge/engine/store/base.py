@@ -274,6 +274,14 @@ class Tx(Protocol):
         claimable at ``now``. One index probe."""
         ...
 
+    def ready_tasks(self, queue: str, now: float, types: Sequence[str] | None = None,
+                    names: Sequence[str] | None = None) -> tuple[bool, bool]:
+        """``(workflow_task, activity)``: whether :meth:`claim_workflow_task` (of one of
+        ``types``) would find a task on ``queue``, and whether :meth:`has_ready_activity` (of
+        ``names``) is true, read in one statement that claims nothing and locks nothing. A row
+        another transaction holds counts as ready: the claim itself decides."""
+        ...
+
     def timed_out_activities(self, now: float, limit: int) -> list[Row]:
         """RUNNING activities whose ``timeout_at <= now``, locked (held rows skipped)."""
         ...

@@ -307,6 +307,18 @@ class SqlTx:
                        "'PENDING' AND scheduled_at <= ?" + only + " LIMIT 1",
                        (queue, now, *params)).fetchone() is not None
 
+    def ready_tasks(self, queue: str, now: float, types: Sequence[str] | None = None,
+                    names: Sequence[str] | None = None) -> tuple[bool, bool]:
+        only_types, type_params = self._only("workflow_type", types)
+        only_names, name_params = self._only("name", names)
+        row = self._x(
+            "SELECT EXISTS (SELECT 1 FROM workflows WHERE task_queue = ? AND needs_dispatch = 1"
+            " AND dispatch_claimed_by IS NULL AND status NOT IN " + _TERMINAL_SQL + only_types +
+            ") AS workflow_task, EXISTS (SELECT 1 FROM workflow_activities WHERE task_queue = ?"
+            " AND status = 'PENDING' AND scheduled_at <= ?" + only_names + ") AS activity",
+            (queue, *type_params, queue, now, *name_params)).fetchone()
+        return bool(row["workflow_task"]), bool(row["activity"])
+
     def timed_out_activities(self, now: float, limit: int) -> list[Row]:
         return self._all("SELECT * FROM workflow_activities WHERE status = 'RUNNING' AND "
                          "timeout_at <= ? ORDER BY timeout_at LIMIT ?" + self._claim(),

@@ -28,13 +28,12 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import nullcontext
 from importlib import resources
 from typing import Any
 
 from bridge.engine.store.base import CAP_INLINE_CALLS, CAP_INSTANCE_LOCK
-from bridge.engine.store.sql_tx import run_transaction
 from bridge.engine.store.sqlite_tx import SQLiteTx
 from bridge.errors import StoreError, StoreUnavailableError
 
@@ -178,33 +177,11 @@ class SQLiteStore:
         return self._shared_lock if self._memory else nullcontext()
 
     # -- transactions ------------------------------------------------------------------------
-    @contextmanager
     def transaction(self, write: bool = False, *,
-                    one_statement: bool = False) -> Iterator[SQLiteTx]:
+                    one_statement: bool = False) -> SQLiteTransaction:
         """One transaction; ``BEGIN IMMEDIATE`` when ``write``. See :class:`~.base.Store`:
         with ``one_statement`` no ``BEGIN``/``COMMIT`` is sent (two calls into SQLite fewer)."""
-        if not self._opened:
-            raise StoreError("store is not open")
-        with self._guard():
-            try:
-                conn = self._connection()
-            except sqlite3.Error as exc:
-                raise translate_error(exc) from exc
-            if conn.in_transaction:
-                raise StoreError("nested transactions are not supported")
-            writer = self._writer if write and not self._memory else None
-            if writer is not None and not writer.acquire(timeout=self._busy_ms / 1000):
-                raise StoreError("database is locked (a writer of this process held it too "
-                                 "long)", retryable=True)
-            try:
-                with run_transaction(SQLiteTx(conn, single=one_statement),
-                                     "BEGIN IMMEDIATE" if write else "BEGIN",
-                                     db_errors=sqlite3.Error, translate=translate_error,
-                                     in_transaction=lambda: conn.in_transaction) as tx:
-                    yield tx
-            finally:
-                if writer is not None:
-                    writer.release()
+        return SQLiteTransaction(self, write, one_statement)
 
     def listen(self, callback: Callable[[str, dict[str, Any]], None]) -> None:
         """Nothing to hear: a SQLite database is served by one instance (see the lock below)."""
@@ -246,6 +223,81 @@ class SQLiteStore:
             tx.conn.execute("DELETE FROM engine_lock WHERE id = 1 AND instance_id = ?", (instance_id,))
         if self._lock_holder == instance_id:
             self._lock_holder = None
+
+
+class SQLiteTransaction:
+    """The context manager of one :meth:`SQLiteStore.transaction`: begins on entry (after the
+    thread's connection and, for a writer, this process's writer lock), commits on a normal
+    exit, rolls back when the block raises. A plain class, not a generator: every core call
+    opens one, and this is the shortest way in and out."""
+
+    __slots__ = ("_store", "_write", "_single", "_tx", "_locks")
+
+    def __init__(self, store: SQLiteStore, write: bool, one_statement: bool) -> None:
+        self._store = store
+        self._write = write
+        self._single = one_statement
+        self._locks: list[Any] = []
+
+    def __enter__(self) -> SQLiteTx:
+        store = self._store
+        if not store._opened:
+            raise StoreError("store is not open")
+        locks = self._locks
+        try:
+            if store._memory:
+                store._shared_lock.acquire()
+                locks.append(store._shared_lock)
+            try:
+                conn = store._connection()
+            except sqlite3.Error as exc:
+                raise translate_error(exc) from exc
+            if conn.in_transaction:
+                raise StoreError("nested transactions are not supported")
+            if self._write and not store._memory:
+                if not store._writer.acquire(timeout=store._busy_ms / 1000):
+                    raise StoreError("database is locked (a writer of this process held it "
+                                     "too long)", retryable=True)
+                locks.append(store._writer)
+            tx = self._tx = SQLiteTx(conn, single=self._single)
+            try:
+                tx._begin("BEGIN IMMEDIATE" if self._write else "BEGIN")
+            except sqlite3.Error as exc:
+                raise translate_error(exc) from exc
+        except BaseException:
+            self._release()
+            raise
+        return tx
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: object) -> None:
+        tx = self._tx
+        try:
+            if exc is not None:
+                self._rollback()
+                if isinstance(exc, sqlite3.Error):
+                    raise translate_error(exc) from exc
+                return
+            try:
+                tx._commit()
+            except sqlite3.Error as error:
+                self._rollback()
+                raise translate_error(error) from error
+        finally:
+            self._release()
+
+    def _rollback(self) -> None:
+        tx = self._tx
+        if tx.conn.in_transaction:
+            try:
+                tx._rollback()
+            except sqlite3.Error:
+                logger.warning("rollback failed", exc_info=True)
+
+    def _release(self) -> None:
+        locks = self._locks
+        while locks:
+            locks.pop().release()
 
 
 class _Held:

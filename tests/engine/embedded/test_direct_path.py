@@ -152,6 +152,42 @@ def test_held_polls_and_waits_are_woken_without_the_engines_loop(tmp_path: Path)
             release.set()
 
 
+@pytest.mark.parametrize("over_http", [False, True], ids=["direct", "http"])
+def test_a_polls_first_turn_finds_work_no_notice_announced(tmp_path: Path,
+                                                           over_http: bool) -> None:
+    """Work left in the database by an earlier engine reaches no hub: the first turn of a
+    held poll must still find it (a task to claim, or an activity to go on to) and answer at
+    once, not after ``poll_wait_s``."""
+    db = f"sqlite:///{tmp_path / 'left.db'}"
+    with bridge.Engine(db) as first:
+        core = first.core
+        core.start_workflow(workflow_type="T", workflow_id="with-activity", task_queue="a")
+        assert core.poll_workflow_task(queue="a", worker_id="w") is not None
+        core.submit_commands("with-activity", worker_id="w", commands=[
+            {"type": "ScheduleActivity", "seq": 1, "name": "act", "task_queue": "a"}])
+        core.start_workflow(workflow_type="T", workflow_id="left", task_queue="t")
+    with bridge.Engine(db, poll_wait_s=25) as engine:
+        url = engine.serve() if over_http else ""
+        answers: dict[str, bytes] = {}
+
+        def poll(queue: str) -> None:
+            body = json.dumps({"queue": queue, "worker_id": "w2"}).encode()
+            if over_http:
+                answers[queue] = requests.post(url + "/api/v1/workflow-tasks/poll", data=body,
+                                               headers=JSON, timeout=90).content
+            else:
+                answers[queue] = engine.request("POST", "/api/v1/workflow-tasks/poll", body,
+                                                JSON)[2]
+
+        for queue in ("t", "a"):
+            asking = threading.Thread(target=poll, args=(queue,), daemon=True)
+            asking.start()
+            asking.join(15)  # a poll held until poll_wait_s would still be running
+            assert not asking.is_alive(), f"the poll on {queue} waited for work it had"
+        assert json.loads(answers["t"])["workflow_id"] == "left"
+        assert answers["a"] == b"null"  # the activity is next: no workflow task is held
+
+
 def test_direct_answers_are_counted_in_the_request_metrics(engine: EmbeddedEngine) -> None:
     url = engine.serve()
     route = "/api/v1/workers/heartbeat"

@@ -248,6 +248,31 @@ def test_activity_claim_respects_backoff_and_sets_timeout(store: Store) -> None:
         assert [r["id"] for r in tx.timed_out_activities(T0 + 10, 10)] == [hb]
 
 
+def test_ready_tasks_says_what_the_claims_would_find_and_claims_nothing(store: Store) -> None:
+    add_workflow(store, "leased")
+    add_workflow(store, "done", status="COMPLETED")
+    add_workflow(store, "other", task_queue="elsewhere")
+    with store.transaction(write=True) as tx:
+        assert tx.claim_workflow_task(queue="q", worker_id="w", now=T0) is not None  # "leased"
+        assert tx.ready_tasks("q", T0) == (False, False)
+        tx.insert_activity(act_row("leased", 1, name="later", scheduled_at=T0 + 5))
+        assert tx.ready_tasks("q", T0) == (False, False)
+        assert tx.ready_tasks("q", T0 + 5) == (False, True)
+        assert tx.ready_tasks("q", T0 + 5, names=["other"]) == (False, False)
+        assert tx.insert_workflow(wf_row("ready", workflow_type="B"))
+    with store.transaction(one_statement=True) as tx:
+        assert tx.ready_tasks("q", T0) == (True, False)
+    with store.transaction(one_statement=True) as tx:
+        assert tx.ready_tasks("q", T0, types=["A"]) == (False, False)
+    with store.transaction(one_statement=True) as tx:
+        assert tx.ready_tasks("q", T0 + 5, types=["B"], names=["later"]) == (True, True)
+    with store.transaction(write=True) as tx:  # nothing was claimed by asking
+        got = tx.claim_workflow_task(queue="q", worker_id="w", now=T0)
+        assert got is not None and got["id"] == "ready"
+        assert tx.claim_activity_task(queue="q", worker_id="k", now=T0 + 5) is not None
+        assert tx.ready_tasks("q", T0 + 5) == (False, False)
+
+
 def test_activities_of_dead_workers(store: Store) -> None:
     add_workflow(store, "w")
     with store.transaction(write=True) as tx:
