@@ -287,6 +287,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workloads", default="w1,w2,w3,w4,w5,w7", help="subset of w1..w7 (w6 needs --postgres)")
     ap.add_argument("--w3-processes", type=int, default=2)
     ap.add_argument("--w3-concurrency", type=int, default=4)
+    ap.add_argument("--embedded-w3-concurrency", type=int, default=1,
+                    help="poll loops of the embedded W3 worker (one process, one GIL: 1 is fastest "
+                         "for handlers that only compute)")
     ap.add_argument("--w6-only", action="store_true",
                     help="with --postgres: only the PostgreSQL runs (ours and the peers')")
     ap.add_argument("--json", default=None, help="also write the raw figures to this file")
@@ -344,7 +347,7 @@ def one_round(args: argparse.Namespace, sizes: dict[str, Any], peers: list[str],
         results["assay-bridge-embedded"] = run_system(
             "embedded_bench.py",
             ["--workloads", embedded_loads, "--w1", str(sizes["w1"]), "--w3", str(sizes["w3"]),
-             "--w3-concurrency", str(args.w3_concurrency)],
+             "--w3-concurrency", str(args.embedded_w3_concurrency)],
             timeout_s)
     if args.postgres and child_loads:
         try:

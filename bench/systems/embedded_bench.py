@@ -27,7 +27,7 @@ def main() -> None:
     ap.add_argument("--workloads", default="w1,w3")
     ap.add_argument("--w1", type=int, default=1000)
     ap.add_argument("--w3", type=int, default=2000)
-    ap.add_argument("--w3-concurrency", type=int, default=4)
+    ap.add_argument("--w3-concurrency", type=int, default=1)
     ap.add_argument("--kinds", default="lua,py")
     args, _ = ap.parse_known_args()
     todo = set(args.workloads.split(","))
