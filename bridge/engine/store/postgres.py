@@ -44,7 +44,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from bridge.engine.store.base import CAP_SEVERAL_INSTANCES, RESYNC
 from bridge.engine.store.postgres_tx import NOTIFY_CHANNEL, PostgresTx
-from bridge.engine.store.sql_tx import run_transaction
+from bridge.engine.store.sql_tx import SqlTransaction
 from bridge.errors import StoreError, StoreUnavailableError
 
 logger = logging.getLogger(__name__)
@@ -72,10 +72,6 @@ DEFAULT_POOL_SIZE = 10
 LISTEN_RETRY_MIN_S = 0.2
 LISTEN_RETRY_MAX_S = 5.0
 LISTEN_TICK_S = 0.5
-
-
-def _in_transaction(conn: psycopg.Connection[DictRow]) -> bool:
-    return not conn.closed and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
 
 
 def _configure(conn: psycopg.Connection[DictRow]) -> None:
@@ -244,9 +240,8 @@ class PostgresStore:
                          one_statement: bool = False) -> Iterator[PostgresTx]:
         begin = ("" if one_statement else "BEGIN ISOLATION LEVEL READ COMMITTED" if write
                  else "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        with run_transaction(PostgresTx(conn, write=write, origin=self.origin), begin,
-                             db_errors=psycopg.Error, translate=translate_error,
-                             in_transaction=lambda: _in_transaction(conn)) as tx:
+        with SqlTransaction(PostgresTx(conn, write=write, origin=self.origin), begin,
+                            db_errors=psycopg.Error, translate=translate_error) as tx:
             yield tx
 
     # -- notices from other instances --------------------------------------------------------

@@ -180,6 +180,10 @@ class PostgresTx(SqlTx):
     def _rollback(self) -> None:
         postgres_batch.rollback(self.conn)
 
+    def _in_transaction(self) -> bool:
+        conn = self.conn
+        return not conn.closed and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+
     def _lock_clause(self) -> str:
         return " FOR NO KEY UPDATE"
 

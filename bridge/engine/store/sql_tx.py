@@ -6,6 +6,7 @@ Every statement is written here with ``?`` placeholders. A dialect subclass
 
 * :meth:`SqlTx._x` runs a statement (PostgreSQL rewrites ``?`` to ``%s``), and
   :meth:`SqlTx._w` one whose outcome nobody reads (PostgreSQL sends it with the next one);
+* :meth:`SqlTx._in_transaction`: whether the connection has a transaction to roll back;
 * :meth:`SqlTx._lock_clause` / :meth:`SqlTx._claim_clause`: the row lock added to a read that
   is followed by a change, and the ``SKIP LOCKED`` lock of claims and background work (none
   on SQLite, where ``BEGIN IMMEDIATE`` admits one writer at a time);
@@ -19,9 +20,8 @@ Every statement is written here with ``?`` placeholders. A dialect subclass
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Generic, TypeVar
 
 from bridge.engine.store.base import (
     ACTIVITY_COLUMNS,
@@ -41,42 +41,55 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T", bound="SqlTx")
 
 
-@contextmanager
-def run_transaction(
-    tx: T,
-    begin: str,
-    *,
-    db_errors: type[BaseException] | tuple[type[BaseException], ...],
-    translate: Callable[[BaseException], Exception],
-    in_transaction: Callable[[], bool],
-) -> Iterator[T]:
-    """Begin, yield ``tx``, then commit; roll back when the block raises. A database error
-    (``db_errors``) leaves as ``translate(error)``, the store's own error."""
-    try:
-        tx._begin(begin)
-    except db_errors as exc:
-        raise translate(exc) from exc
-    try:
-        yield tx
-    except BaseException as exc:
-        _rollback(tx, in_transaction, db_errors)
-        if isinstance(exc, db_errors):
-            raise translate(exc) from exc
-        raise
-    try:
-        tx._commit()
-    except db_errors as exc:
-        _rollback(tx, in_transaction, db_errors)
-        raise translate(exc) from exc
+class SqlTransaction(Generic[T]):
+    """One transaction of ``tx`` as a context manager: ``begin`` on entry, commit on a normal
+    exit, roll back when the block raises. A database error (``db_errors``) leaves as
+    ``translate(error)``, the store's own error. A plain class, not a generator: every core
+    call opens one.
 
+    Args:
+        tx: the dialect's transaction object, not begun yet.
+        begin: the statement that opens it (a dialect may send it later, or not at all).
+        db_errors: the driver's errors.
+        translate: maps a driver error to the store's error.
+    """
 
-def _rollback(tx: SqlTx, in_transaction: Callable[[], bool],
-              db_errors: type[BaseException] | tuple[type[BaseException], ...]) -> None:
-    if in_transaction():
+    __slots__ = ("tx", "_begin", "_db_errors", "_translate")
+
+    def __init__(self, tx: T, begin: str, *,
+                 db_errors: type[BaseException] | tuple[type[BaseException], ...],
+                 translate: Callable[[BaseException], Exception]) -> None:
+        self.tx = tx
+        self._begin = begin
+        self._db_errors = db_errors
+        self._translate = translate
+
+    def __enter__(self) -> T:
         try:
-            tx._rollback()
-        except db_errors:
-            logger.warning("rollback failed", exc_info=True)
+            self.tx._begin(self._begin)
+        except self._db_errors as exc:
+            raise self._translate(exc) from exc
+        return self.tx
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: object) -> None:
+        if exc is not None:
+            self._rollback()
+            if isinstance(exc, self._db_errors):
+                raise self._translate(exc) from exc
+            return
+        try:
+            self.tx._commit()
+        except self._db_errors as error:
+            self._rollback()
+            raise self._translate(error) from error
+
+    def _rollback(self) -> None:
+        if self.tx._in_transaction():
+            try:
+                self.tx._rollback()
+            except self._db_errors:
+                logger.warning("rollback failed", exc_info=True)
 
 
 def _float(value: Any) -> float | None:
@@ -111,6 +124,10 @@ class SqlTx:
     def _rollback(self) -> None:
         """Roll the transaction back."""
         self.conn.execute("ROLLBACK")
+
+    def _in_transaction(self) -> bool:
+        """Whether the connection has a transaction open (one to roll back)."""
+        raise NotImplementedError
 
     def _lock_clause(self) -> str:
         """The lock of a row read in order to change it."""

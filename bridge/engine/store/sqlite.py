@@ -34,6 +34,7 @@ from importlib import resources
 from typing import Any
 
 from bridge.engine.store.base import CAP_INLINE_CALLS, CAP_INSTANCE_LOCK
+from bridge.engine.store.sql_tx import SqlTransaction
 from bridge.engine.store.sqlite_tx import SQLiteTx
 from bridge.errors import StoreError, StoreUnavailableError
 
@@ -226,28 +227,28 @@ class SQLiteStore:
 
 
 class SQLiteTransaction:
-    """The context manager of one :meth:`SQLiteStore.transaction`: begins on entry (after the
-    thread's connection and, for a writer, this process's writer lock), commits on a normal
-    exit, rolls back when the block raises. A plain class, not a generator: every core call
-    opens one, and this is the shortest way in and out."""
+    """The context manager of one :meth:`SQLiteStore.transaction`: the thread's connection
+    and, for a writer, this process's writer lock, around a
+    :class:`~bridge.engine.store.sql_tx.SqlTransaction` (begin, commit, roll back). A plain
+    class, not a generator: every core call opens one."""
 
-    __slots__ = ("_store", "_write", "_single", "_tx", "_locks")
+    __slots__ = ("_store", "_write", "_single", "_inner", "_locks")
 
     def __init__(self, store: SQLiteStore, write: bool, one_statement: bool) -> None:
         self._store = store
         self._write = write
         self._single = one_statement
+        self._inner: SqlTransaction[SQLiteTx] | None = None
         self._locks: list[Any] = []
 
     def __enter__(self) -> SQLiteTx:
         store = self._store
         if not store._opened:
             raise StoreError("store is not open")
-        locks = self._locks
         try:
             if store._memory:
                 store._shared_lock.acquire()
-                locks.append(store._shared_lock)
+                self._locks.append(store._shared_lock)
             try:
                 conn = store._connection()
             except sqlite3.Error as exc:
@@ -258,41 +259,22 @@ class SQLiteTransaction:
                 if not store._writer.acquire(timeout=store._busy_ms / 1000):
                     raise StoreError("database is locked (a writer of this process held it "
                                      "too long)", retryable=True)
-                locks.append(store._writer)
-            tx = self._tx = SQLiteTx(conn, single=self._single)
-            try:
-                tx._begin("BEGIN IMMEDIATE" if self._write else "BEGIN")
-            except sqlite3.Error as exc:
-                raise translate_error(exc) from exc
+                self._locks.append(store._writer)
+            inner = self._inner = SqlTransaction(
+                SQLiteTx(conn, single=self._single), "BEGIN IMMEDIATE" if self._write else "BEGIN",
+                db_errors=sqlite3.Error, translate=translate_error)
+            return inner.__enter__()
         except BaseException:
             self._release()
             raise
-        return tx
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: object) -> None:
-        tx = self._tx
         try:
-            if exc is not None:
-                self._rollback()
-                if isinstance(exc, sqlite3.Error):
-                    raise translate_error(exc) from exc
-                return
-            try:
-                tx._commit()
-            except sqlite3.Error as error:
-                self._rollback()
-                raise translate_error(error) from error
+            assert self._inner is not None
+            self._inner.__exit__(exc_type, exc, tb)
         finally:
             self._release()
-
-    def _rollback(self) -> None:
-        tx = self._tx
-        if tx.conn.in_transaction:
-            try:
-                tx._rollback()
-            except sqlite3.Error:
-                logger.warning("rollback failed", exc_info=True)
 
     def _release(self) -> None:
         locks = self._locks

@@ -35,6 +35,9 @@ class SQLiteTx(SqlTx):
         if not self._single:
             super()._commit()
 
+    def _in_transaction(self) -> bool:
+        return self.conn.in_transaction
+
     def _x(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         if self._single:
             self._ran += 1
