@@ -105,7 +105,8 @@ class EmbeddedEngine:
             max_body_bytes=max_body_bytes, db_pool_size=db_pool_size)
         self._graceful_timeout_s = graceful_timeout_s
         self._hub = Hub()
-        self._gate = threading.Condition()
+        self._lock = threading.Lock()  # taken bare on every request: no Python frames
+        self._gate = threading.Condition(self._lock)
         self._direct_calls = 0  # requests answered in their callers' threads right now
         self._closed = False
         self._url: str | None = None
@@ -170,18 +171,19 @@ class EmbeddedEngine:
         Raises:
             EngineClosedError: the engine was closed (before or during the call).
         """
-        with self._gate:
-            self._check_open()
-            if threading.current_thread() is self._thread:
+        with self._lock:
+            if self._closed:
+                raise EngineClosedError("the engine was closed")
+            if threading.get_ident() == self._thread.ident:
                 raise RuntimeError("EmbeddedEngine.request was called on the engine's own loop")
             self._direct_calls += 1
         try:
             answer = self._direct.answer(method, path, body, headers or {})
         finally:
-            with self._gate:
+            with self._lock:
                 self._direct_calls -= 1
-                if not self._direct_calls:
-                    self._gate.notify_all()
+                if self._closed and not self._direct_calls:
+                    self._gate.notify_all()  # close() waits for the last one
         if answer is not None:
             return answer
         with self._gate:

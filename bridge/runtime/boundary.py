@@ -34,7 +34,10 @@ from bridge.errors import LuaScriptError
 from bridge.runtime.lua import LuaError, LuaMemoryError
 
 #: Coroutines kept alive after they called Python, before a cycle collection frees them.
-PIN_LIMIT = 512
+#: A full collection walks every object of the process (~15 ms with the engine and worker
+#: loaded), so it should be rare: a workflow task pins one or two coroutines, and the memory
+#: bound below usually comes first.
+PIN_LIMIT = 2048
 #: ...or fewer, once Lua's memory grew this much (KiB) since the last collection: a pinned
 #: coroutine keeps what it references (a workflow task's whole history), so counting them
 #: alone lets a long workflow's replays fill the memory limit.

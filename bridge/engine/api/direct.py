@@ -53,7 +53,7 @@ class DirectPath:
             return None  # the app's middleware checks the token
         method = method.upper()
         raw_path, _, query = target.partition("?")
-        path = unquote(raw_path)
+        path = unquote(raw_path) if "%" in raw_path else raw_path
         found = hot.match(method, path)
         if found is None:
             return None

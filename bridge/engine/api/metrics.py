@@ -19,13 +19,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match
@@ -78,22 +80,19 @@ class EngineMetrics:
                                         "Activity attempts that timed out.", _ACTIVITY_LABELS,
                                         registry=r),
         }
-        self.requests = Histogram(PREFIX + "http_request_duration_seconds",
+        self.requests = Latencies(PREFIX + "http_request_duration_seconds",
                                   "HTTP request latency by route.",
-                                  ("method", "route", "status"), buckets=_BUCKETS, registry=r)
-        self.transactions = Histogram(PREFIX + "store_transaction_duration_seconds",
+                                  ("method", "route", "status"), registry=r)
+        self.transactions = Latencies(PREFIX + "store_transaction_duration_seconds",
                                       "Store transaction latency by core operation (retries "
-                                      "included).", ("operation",), buckets=_BUCKETS,
-                                      registry=r)
+                                      "included).", ("operation",), registry=r)
         self.conflicts = Counter(PREFIX + "store_transaction_conflicts",
                                  "Store transactions retried after a conflict.", ("operation",),
                                  registry=r)
         self.failures = Counter(PREFIX + "store_transaction_failures",
                                 "Core operations that ended in an error.", ("operation",),
                                 registry=r)
-        self._tx_timers: dict[str, Histogram] = {}  # labelled children, by operation
         self._counted: dict[tuple[str, tuple[tuple[str, str], ...]], Counter] = {}
-        self._request_timers: dict[tuple[str, str, int], Histogram] = {}
         held = Gauge(PREFIX + "held_polls", "Workflow-task polls held open now.", registry=r)
         held.set_function(hub.waiting_count)
         r.register(_QueueCollector(engine))
@@ -102,10 +101,7 @@ class EngineMetrics:
     # -- the core's Observer ---------------------------------------------------------------
     def transaction(self, operation: str, seconds: float, attempts: int, ok: bool) -> None:
         """Record one core operation's transaction."""
-        timer = self._tx_timers.get(operation)
-        if timer is None:
-            timer = self._tx_timers[operation] = self.transactions.labels(operation)
-        timer.observe(seconds)
+        self.transactions.observe((operation,), seconds)
         if attempts > 1:
             self.conflicts.labels(operation).inc(attempts - 1)
         if not ok:
@@ -125,11 +121,7 @@ class EngineMetrics:
 
     def request(self, method: str, route: str, status: int, seconds: float) -> None:
         """Record one request's latency by method, route template and status."""
-        key = (method, route, status)
-        timer = self._request_timers.get(key)
-        if timer is None:
-            timer = self._request_timers[key] = self.requests.labels(method, route, str(status))
-        timer.observe(seconds)
+        self.requests.observe((method, route, str(status)), seconds)
 
     # -- the endpoint ----------------------------------------------------------------------
     async def endpoint(self, request: Request) -> Response:
@@ -138,6 +130,53 @@ class EngineMetrics:
 
         body = await anyio.to_thread.run_sync(generate_latest, self.registry)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+class Latencies(Collector):
+    """A latency histogram over :data:`_BUCKETS`, one series per label values, exposed as a
+    Prometheus histogram (``_bucket``, ``_count``, ``_sum``).
+
+    Every request and every core transaction is observed, on the path whose cost the
+    engine is measured by: an observation is a bisect and two additions under one lock, where
+    ``prometheus_client.Histogram`` walks its buckets in Python and takes a lock per counter.
+    """
+
+    def __init__(self, name: str, documentation: str, labelnames: Sequence[str], *,
+                 registry: CollectorRegistry) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.labelnames = tuple(labelnames)
+        to_text = floatToGoString  # as prometheus_client writes a bucket's bound
+        self._les = [to_text(b) for b in _BUCKETS] + ["+Inf"]  # type: ignore[no-untyped-call]
+        self._lock = threading.Lock()
+        self._series: dict[tuple[str, ...], list[Any]] = {}  # labels -> [bucket counts, sum]
+        registry.register(self)
+
+    def observe(self, labels: tuple[str, ...], seconds: float) -> None:
+        """Count one observation of ``seconds`` for the series ``labels`` (any thread)."""
+        index = bisect_left(_BUCKETS, seconds)  # the first bucket whose bound is >= seconds
+        with self._lock:
+            series = self._series.get(labels)
+            if series is None:
+                series = self._series[labels] = [[0] * (len(_BUCKETS) + 1), 0.0]
+            series[0][index] += 1
+            series[1] += seconds
+
+    def describe(self) -> Iterable[Metric]:
+        return [HistogramMetricFamily(self.name, self.documentation, labels=self.labelnames)]
+
+    def collect(self) -> Iterable[Metric]:
+        family = HistogramMetricFamily(self.name, self.documentation, labels=self.labelnames)
+        with self._lock:
+            taken = [(labels, list(counts), total)
+                     for labels, (counts, total) in self._series.items()]
+        for labels, counts, total in taken:
+            running, buckets = 0, []
+            for le, count in zip(self._les, counts):
+                running += count
+                buckets.append((le, float(running)))
+            family.add_metric(list(labels), buckets, total)
+        return [family]
 
 
 class _QueueCollector(Collector):

@@ -4,8 +4,10 @@ counters move as workflows run, and it follows the auth flags."""
 from __future__ import annotations
 
 import requests
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
 
 from bridge import Client, Worker
+from bridge.engine.api.metrics import _BUCKETS, Latencies
 from bridge.testing import EngineServer
 from tests.helpers import new_id, scrape, value, wait_until
 
@@ -78,3 +80,17 @@ def test_shared_gauges_sum_right_over_two_instances() -> None:
             assert started == [3, 1]  # each instance counts what it did
     finally:
         pgdb.drop_database(name)
+
+
+def test_latency_series_read_as_prometheus_client_histograms_would() -> None:
+    ours, theirs = CollectorRegistry(), CollectorRegistry()
+    latencies = Latencies("t_seconds", "doc", ("route",), registry=ours)
+    reference = Histogram("t_seconds", "doc", ("route",), buckets=_BUCKETS, registry=theirs)
+    # on a bound, between bounds, below the first, above the last, several series
+    for route, seconds in [("a", 0.0005), ("a", 0.0007), ("a", 0.0001), ("a", 1.0),
+                           ("b", 31.0), ("b", 0.01), ("a", 2.4999)]:
+        latencies.observe((route,), seconds)
+        reference.labels(route).observe(seconds)
+    expected = [line for line in generate_latest(theirs).decode().splitlines()
+                if "_created" not in line]
+    assert generate_latest(ours).decode().splitlines() == expected
