@@ -7,6 +7,8 @@ Connections and durability:
   against a process crash; a power loss may drop the last few commits but never corrupts the
   database. That is SQLite's recommended setting for WAL and what a workflow engine on one
   host needs; pass ``synchronous="FULL"`` for power-loss durability at some write cost.
+* The WAL is checkpointed by a thread of the store's own (:mod:`.sqlite_wal`), not in the
+  commit that happens to fill it.
 * ``busy_timeout`` (default 5 s) makes a writer wait for another instead of failing at once.
 * Write transactions start with ``BEGIN IMMEDIATE``: one writer at a time, so read-then-write
   steps inside a transaction cannot race (this is what makes the claims exclusive). The
@@ -36,6 +38,7 @@ from typing import Any
 from bridge.engine.store.base import CAP_INLINE_CALLS, CAP_INSTANCE_LOCK
 from bridge.engine.store.sql_tx import SqlTransaction
 from bridge.engine.store.sqlite_tx import SQLiteTx
+from bridge.engine.store.sqlite_wal import BACKSTOP_PAGES, WalCheckpointer
 from bridge.errors import StoreError, StoreUnavailableError
 
 logger = logging.getLogger(__name__)
@@ -79,6 +82,7 @@ class SQLiteStore:
         self._writer = threading.Lock()  # this process's writers, one at a time
         self._opened = False
         self._lock_holder: str | None = None
+        self._checkpointer: WalCheckpointer | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
     def open(self) -> None:
@@ -105,6 +109,9 @@ class SQLiteStore:
             if conn is not None and conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise translate_error(exc) from exc
+        if not self._memory:
+            self._checkpointer = WalCheckpointer(self._checkpoint_connection)
+            self._checkpointer.start()
         self._opened = True
         logger.debug("opened sqlite store %s", self.path)
 
@@ -115,6 +122,9 @@ class SQLiteStore:
                 self.release_instance_lock(self._lock_holder)
             except Exception:  # closing must go on; the lock goes stale and is taken over
                 logger.warning("could not release the engine lock", exc_info=True)
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         with self._all_lock:
             conns, self._all = self._all, []
         for conn in conns:
@@ -135,9 +145,19 @@ class SQLiteStore:
         if not self._memory:
             self._enable_wal(conn)
             conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+            conn.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP_PAGES}")
         with self._all_lock:
             self._all.append(conn)
         return conn
+
+    def _checkpoint_connection(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                               timeout=self._busy_ms / 1000)
+
+    @property
+    def checkpoints(self) -> int:
+        """WAL checkpoints the store's checkpoint thread has run since :meth:`open`."""
+        return 0 if self._checkpointer is None else self._checkpointer.checkpoints
 
     def _enable_wal(self, conn: sqlite3.Connection) -> None:
         # Switching a fresh file to WAL needs an exclusive lock and SQLite answers "database is
@@ -273,6 +293,9 @@ class SQLiteTransaction:
         try:
             assert self._inner is not None
             self._inner.__exit__(exc_type, exc, tb)
+            checkpointer = self._store._checkpointer
+            if self._write and checkpointer is not None:
+                checkpointer.committed()  # under the writer lock still
         finally:
             self._release()
 
