@@ -73,21 +73,45 @@ class Subscription:
 
 
 class ThreadSubscription:
-    """A waiter of a thread other than the loop's (the embedded engine's direct path)."""
+    """A waiter of a thread other than the loop's (the embedded engine's direct path), and
+    the context manager that keeps it registered with its hub for a ``with`` block.
 
-    def __init__(self, keys: tuple[Key, ...]) -> None:
+    Its wake-up is a lock held from the start and released by :meth:`wake`: waiting is one
+    ``acquire`` in C, where a ``threading.Event`` would run a ``Condition`` in Python. Every
+    wake-up happens under the hub's thread lock, which also guards ``_woken``."""
+
+    __slots__ = ("keys", "_hub", "_woken", "_gate")
+
+    def __init__(self, hub: Hub, keys: tuple[Key, ...]) -> None:
         self.keys = keys
-        self._event = threading.Event()
+        self._hub = hub
+        self._woken = False
+        self._gate = threading.Lock()
+        self._gate.acquire()
 
     def wake(self) -> None:
-        """Mark the subscription woken (any thread)."""
-        self._event.set()
+        """Mark the subscription woken (any thread, holding the hub's thread lock)."""
+        if not self._woken:
+            self._woken = True
+            self._gate.release()
 
     def wait(self, timeout_s: float) -> bool:
         """Block up to ``timeout_s`` for a wake-up; True if woken. Clears it."""
-        woken = self._event.wait(timeout_s) if timeout_s > 0 else self._event.is_set()
-        self._event.clear()
+        if timeout_s > 0:
+            woken = self._gate.acquire(timeout=timeout_s)
+        else:
+            woken = self._gate.acquire(blocking=False)
+        if woken:
+            with self._hub._thread_lock:
+                self._woken = False
         return woken
+
+    def __enter__(self) -> ThreadSubscription:
+        self._hub._add_thread_waiter(self)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._hub._drop_thread_waiter(self)
 
 
 def _expire(waiter: asyncio.Future[None]) -> None:
@@ -257,26 +281,26 @@ class Hub:
                     if not subs:
                         del self._waiters[key]
 
-    @contextlib.contextmanager
-    def subscribe_here(self, *keys: Key) -> Iterator[ThreadSubscription]:
-        """Register a waiter of the calling thread for ``keys`` for the duration of the
+    def subscribe_here(self, *keys: Key) -> ThreadSubscription:
+        """A waiter of the calling thread for ``keys``, registered for the duration of a
         ``with`` block (any thread but the loop's, which must not block)."""
-        sub = ThreadSubscription(keys)
+        return ThreadSubscription(self, keys)
+
+    def _add_thread_waiter(self, sub: ThreadSubscription) -> None:
         with self._thread_lock:
             if self.closing:
                 sub.wake()
-            for key in keys:
+            for key in sub.keys:
                 self._thread_waiters.setdefault(key, set()).add(sub)
-        try:
-            yield sub
-        finally:
-            with self._thread_lock:
-                for key in keys:
-                    subs = self._thread_waiters.get(key)
-                    if subs is not None:
-                        subs.discard(sub)
-                        if not subs:
-                            del self._thread_waiters[key]
+
+    def _drop_thread_waiter(self, sub: ThreadSubscription) -> None:
+        with self._thread_lock:
+            for key in sub.keys:
+                subs = self._thread_waiters.get(key)
+                if subs is not None:
+                    subs.discard(sub)
+                    if not subs:
+                        del self._thread_waiters[key]
 
     @contextlib.contextmanager
     def stream(self) -> Iterator[asyncio.Queue[dict[str, Any] | None]]:

@@ -89,8 +89,11 @@ def parse_json(raw: bytes, *, required: bool = True) -> Any:
             raise BadRequestError(400, "request body must be JSON, got an empty body")
         return _MISSING
     try:
-        # what json.loads does with bytes, with one decoder made once instead of per call
-        body = _DECODER.decode(raw.decode(json.detect_encoding(raw), "surrogatepass"))
+        # what json.loads does with bytes, with one decoder made once instead of per call; an
+        # object whose second byte is not NUL is UTF-8 (UTF-16/32 put NULs beside the brace)
+        utf8 = raw[:1] == b"{" and raw[1:2] != b"\x00"
+        encoding = "utf-8" if utf8 else json.detect_encoding(raw)
+        body = _DECODER.decode(raw.decode(encoding, "surrogatepass"))
     except RecursionError as exc:
         raise BadRequestError(400, "request body is not valid JSON: nested too deeply") from exc
     except ValueError as exc:  # bad JSON or UTF-8, NaN/Infinity, an integer over 4300 digits

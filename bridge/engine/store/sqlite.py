@@ -110,8 +110,12 @@ class SQLiteStore:
                 conn.execute("ROLLBACK")
             raise translate_error(exc) from exc
         if not self._memory:
-            self._checkpointer = WalCheckpointer(self._checkpoint_connection)
-            self._checkpointer.start()
+            checkpointer = WalCheckpointer(self._checkpoint_connection)
+            try:
+                checkpointer.start()
+            except sqlite3.Error as exc:
+                raise translate_error(exc) from exc
+            self._checkpointer = checkpointer
         self._opened = True
         logger.debug("opened sqlite store %s", self.path)
 

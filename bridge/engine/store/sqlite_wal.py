@@ -46,9 +46,14 @@ class WalCheckpointer:
         self.checkpoints = 0
 
     def start(self) -> None:
-        """Start the thread (it sleeps until the first checkpoint is due)."""
-        self._thread = threading.Thread(target=self._run, name="assay-sqlite-checkpoint",
-                                        daemon=True)
+        """Connect and start the thread (it sleeps until the first checkpoint is due).
+
+        Raises:
+            sqlite3.Error: the connection cannot be opened.
+        """
+        conn = self._connect()
+        self._thread = threading.Thread(target=self._run, args=(conn,),
+                                        name="assay-sqlite-checkpoint", daemon=True)
         self._thread.start()
 
     def committed(self) -> None:
@@ -67,13 +72,7 @@ class WalCheckpointer:
         if thread is not None and thread is not threading.current_thread():
             thread.join()
 
-    def _run(self) -> None:
-        try:
-            conn = self._connect()
-        except sqlite3.Error:
-            logger.warning("the WAL checkpoint thread cannot connect; commits checkpoint "
-                           "past the backstop instead", exc_info=True)
-            return
+    def _run(self, conn: sqlite3.Connection) -> None:
         try:
             while True:
                 self._wake.wait()
