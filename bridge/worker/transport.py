@@ -12,10 +12,9 @@ other call. User calls of ``http.*`` are untouched.
 
 from __future__ import annotations
 
-import contextlib
 import threading
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from bridge.globals import http
 from bridge.globals.http import HttpRequest, HttpResponse, HttpTransportError
@@ -25,6 +24,28 @@ if TYPE_CHECKING:
     from bridge.runtime.host import LuaHost
 
 __all__ = ["EngineTransport", "direct_ok"]
+
+
+class EngineCall:
+    """The block of one engine call (see :meth:`EngineTransport.engine_call`); a plain class,
+    not a generator, as every engine call enters one."""
+
+    __slots__ = ("_state", "_send", "_previous")
+
+    def __init__(self, state: http.HttpState,
+                 send: Callable[[HttpRequest], HttpResponse]) -> None:
+        self._state = state
+        self._send = send
+        self._previous: tuple[Any, bool] | None = None
+
+    def __enter__(self) -> None:
+        state = self._state
+        self._previous = state.transport_override, state.keep_empty_objects
+        state.transport_override, state.keep_empty_objects = self._send, True
+
+    def __exit__(self, *exc_info: object) -> None:
+        assert self._previous is not None
+        self._state.transport_override, self._state.keep_empty_objects = self._previous
 
 
 class EngineTransport:
@@ -44,17 +65,10 @@ class EngineTransport:
             transport = cls(http.state(rt))
             return rt.provide(transport, close=transport.close)
 
-    @contextlib.contextmanager
-    def engine_call(self) -> Iterator[None]:
-        """Send the requests made inside the block through this transport, their table bodies
-        keeping the empty objects the worker was given as ``{}``."""
-        state = self._http
-        previous = state.transport_override, state.keep_empty_objects
-        state.transport_override, state.keep_empty_objects = self.send, True
-        try:
-            yield
-        finally:
-            state.transport_override, state.keep_empty_objects = previous
+    def engine_call(self) -> EngineCall:
+        """A context manager: the requests made inside its block go through this transport,
+        their table bodies keeping the empty objects the worker was given as ``{}``."""
+        return EngineCall(self._http, self.send)
 
     def send(self, req: HttpRequest) -> HttpResponse:
         """Send one request (a transport for :class:`~bridge.globals.http.HttpRequest`)."""
