@@ -16,6 +16,8 @@ def test_a_notice_between_subscribing_and_waiting_is_not_lost() -> None:
         hub.notify("workflow_task", {"queue": "q"})  # two notices before the wait: one wake-up
         assert sub.wait(30) is True
         assert sub.wait(0) is False  # the wake-up was taken
+        hub.notify("workflow_task", {"queue": "q"})  # a later notice wakes it again
+        assert sub.wait(30) is True
     assert hub.waiting(KEY) == 0
 
 
