@@ -34,6 +34,7 @@ import requests
 from bridge import Worker
 from bridge.testing import EngineServer
 from tests.engine.multi.failover import FrontDoor
+from tests.helpers import wait_until
 
 WORKFLOWS = 200
 ACTIVITIES = 3
@@ -122,6 +123,13 @@ def database(postgres_url: str) -> Iterator[str]:
     yield postgres_url
 
 
+def _ticks_created_after(database: str, at: float) -> int:
+    with psycopg.connect(database) as conn:
+        row = conn.execute("SELECT count(*) FROM workflows WHERE workflow_type = 'Tick' "
+                           "AND created_at > %s", (at,)).fetchone()
+    return int(row[0]) if row else 0
+
+
 def _post(url: str, path: str, body: dict[str, Any]) -> requests.Response:
     return requests.post(f"{url}/api/v1{path}", json=body, timeout=30)
 
@@ -170,6 +178,10 @@ def test_two_instances_process_everything_exactly_once_and_survive_a_kill(
             assert json.loads(record["result"]) == {"n": int(wid[-3:]),
                                                     "total": ACTIVITIES * (ACTIVITIES + 1) // 2}
         finished_at = time.time()
+        # the workflows may all finish within a second or two of the kill: wait for B's first
+        # tick before the schedule goes, so the check below reads what B did, not a race
+        wait_until(lambda: _ticks_created_after(database, killed_at), timeout_s=DEADLINE_S,
+                   what="a cron tick fired by instance B after A died")
         resp = requests.delete(f"{b.api_url}/schedules/tick", timeout=10)
         assert resp.status_code == 200, resp.text
         elapsed = time.monotonic() - started_at
