@@ -110,7 +110,7 @@ class SQLiteStore:
                 conn.execute("ROLLBACK")
             raise translate_error(exc) from exc
         if not self._memory:
-            checkpointer = WalCheckpointer(self._checkpoint_connection)
+            checkpointer = WalCheckpointer(self._connect)
             try:
                 checkpointer.start()
             except sqlite3.Error as exc:
@@ -140,9 +140,13 @@ class SQLiteStore:
         self._local = threading.local()
         self._opened = False
 
-    def _new_connection(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path or ":memory:", isolation_level=None,
+    def _connect(self) -> sqlite3.Connection:
+        """A bare connection: autocommit (transactions are explicit), any thread."""
+        return sqlite3.connect(self.path or ":memory:", isolation_level=None,
                                check_same_thread=False, timeout=self._busy_ms / 1000)
+
+    def _new_connection(self) -> sqlite3.Connection:
+        conn = self._connect()
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
         conn.execute("PRAGMA foreign_keys = ON")
@@ -153,10 +157,6 @@ class SQLiteStore:
         with self._all_lock:
             self._all.append(conn)
         return conn
-
-    def _checkpoint_connection(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
-                               timeout=self._busy_ms / 1000)
 
     @property
     def checkpoints(self) -> int:
