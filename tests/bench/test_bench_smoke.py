@@ -1,4 +1,4 @@
-"""The benchmark runs end to end with tiny sizes and no peers, so it cannot rot (issue 7).
+"""The benchmark runs end to end with tiny sizes and no peers, so it cannot rot.
 
 The full run is manual: ``python bench/run.py`` (bench/README.md).
 """

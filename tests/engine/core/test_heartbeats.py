@@ -1,4 +1,4 @@
-"""Worker heartbeats closer together than HEARTBEAT_COALESCE_S are written once (issue 7)."""
+"""Worker heartbeats closer together than HEARTBEAT_COALESCE_S are written once."""
 
 from __future__ import annotations
 
