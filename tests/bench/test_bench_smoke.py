@@ -29,3 +29,15 @@ def test_bench_smoke_run_prints_every_workload(tmp_path: Path) -> None:
     assert figures["w7"]["assay_bridge_run_ms"] > 0
     assert "| W1 total, sequential (Lua) |" in proc.stdout
     assert "W7 cold start" in proc.stdout
+
+
+def test_embedded_calls_prints_each_route_and_each_thread() -> None:
+    script = RUN.parent / "embedded_calls.py"
+    proc = subprocess.run([sys.executable, str(script), "--workflows", "5", "--kinds", "lua"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for route in ("start", "poll (new workflow)", "commands (schedule)", "poll (null)",
+                  "activity poll", "activity complete", "poll (activity done)",
+                  "commands (complete)", "wait"):
+        assert f"  {route} " in proc.stdout, route
+    assert "threads (LuaOne): " in proc.stdout and "in the engine)" in proc.stdout
