@@ -35,6 +35,7 @@ import bridge
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "systems"))
 
+from bridge_bench import run_one, warm  # noqa: E402
 from bridge_worker import build  # noqa: E402
 
 API = "/api/v1"
@@ -137,13 +138,12 @@ def measure_threads(workflows: int, kind: str) -> None:
         try:
             if not worker.wait_registered(30):
                 raise RuntimeError("the worker did not register")
-            for n in range(WARM_UP):
-                client.result(client.start(workflow_type, input={"n": n})["workflow_id"])
+            warm(client, workflow_type, WARM_UP)
             poll_loop = next(t for t in threading.enumerate() if t.name.startswith("assay-worker"))
             in_engine.clear()
             wall0, client0, worker0 = time.perf_counter(), time.thread_time(), _thread_cpu(poll_loop)
             for n in range(workflows):
-                client.result(client.start(workflow_type, input={"n": n})["workflow_id"])
+                run_one(client, workflow_type, n)
             wall = time.perf_counter() - wall0
             client_cpu, worker_cpu = time.thread_time() - client0, _thread_cpu(poll_loop) - worker0
         finally:
