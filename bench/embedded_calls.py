@@ -11,7 +11,9 @@ Two measurements, both on a ``bridge.Engine`` over a SQLite file in a temporary 
   hand-off: the engine's own cost per route, in microseconds of wall time per workflow.
 * **threads**: W1 of the embedded benchmark (``bench/systems/embedded_bench.py``): an in-process
   worker with the Lua and Python workflows and a client, workflows started and awaited one after
-  the other. Each thread's CPU per workflow, and the part of it spent inside ``Engine.request``.
+  the other. Each thread's CPU per workflow, and the part of it spent inside ``Engine.request``,
+  route by route; on Linux, each thread's voluntary context switches per workflow (a thread
+  blocking on a lock, a wait or the GIL).
 
 The difference between the engine's cost in the two is what running the client and the worker
 in two threads (on two cores) costs.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import threading
@@ -32,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import bridge
+from bridge.engine.api import hot
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "systems"))
 
@@ -117,20 +121,55 @@ def _thread_cpu(thread: threading.Thread) -> float:
     return time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
 
 
+def _voluntary_switches(thread: threading.Thread) -> int | None:
+    """The thread's voluntary context switches so far (Linux), else None."""
+    try:
+        with open(f"/proc/self/task/{thread.native_id}/status") as status:
+            for line in status:
+                if line.startswith("voluntary_ctxt_switches:"):
+                    return int(line.split(":")[1])
+    except OSError:
+        pass
+    return None
+
+
+def _route(method: str, target: str) -> str:
+    found = hot.match(method.upper(), target.partition("?")[0])
+    return f"{method} {found[0].path.removeprefix(API) if found else target}"
+
+
+class Spent:
+    """CPU inside ``Engine.request`` by thread (client, worker) and route, and call counts."""
+
+    def __init__(self) -> None:
+        self.cpu: defaultdict[tuple[str, str], float] = defaultdict(float)
+        self.calls: defaultdict[tuple[str, str], int] = defaultdict(int)
+
+    def thread(self, who: str) -> float:
+        return sum(seconds for (name, _), seconds in self.cpu.items() if name == who)
+
+    def clear(self) -> None:
+        self.cpu.clear()
+        self.calls.clear()
+
+
 def measure_threads(workflows: int, kind: str) -> None:
     workflow_type = {"lua": "LuaOne", "py": "PyOne"}[kind]
-    in_engine: defaultdict[str, float] = defaultdict(float)
+    spent = Spent()
     with engine_on_temp_file() as engine, bridge.Client(engine=engine) as client:
         answer = engine.request
         main = threading.main_thread()
 
-        def timed(*args: Any, **kwargs: Any) -> tuple[int, dict[str, str], bytes]:
+        def timed(method: str, path: str, *args: Any, **kwargs: Any
+                  ) -> tuple[int, dict[str, str], bytes]:
             start = time.thread_time()
             try:
-                return answer(*args, **kwargs)
+                return answer(method, path, *args, **kwargs)
             finally:
-                in_engine["client" if threading.current_thread() is main else "worker"] += \
-                    time.thread_time() - start
+                key = ("client" if threading.current_thread() is main else "worker",
+                       _route(method, path))
+                spent.cpu[key] += time.thread_time() - start
+                spent.calls[key] += 1
 
         engine.request = timed  # type: ignore[method-assign]
         worker = build(None, 1, engine=engine)
@@ -140,12 +179,17 @@ def measure_threads(workflows: int, kind: str) -> None:
                 raise RuntimeError("the worker did not register")
             warm(client, workflow_type, WARM_UP)
             poll_loop = next(t for t in threading.enumerate() if t.name.startswith("assay-worker"))
-            in_engine.clear()
+            threads = {"client": main, "worker": poll_loop}
+            spent.clear()
+            switches0 = {who: _voluntary_switches(t) for who, t in threads.items()}
             wall0, client0, worker0 = time.perf_counter(), time.thread_time(), _thread_cpu(poll_loop)
             for n in range(workflows):
                 run_one(client, workflow_type, n)
             wall = time.perf_counter() - wall0
             client_cpu, worker_cpu = time.thread_time() - client0, _thread_cpu(poll_loop) - worker0
+            switches = {who: (None if before is None or after is None else after - before)
+                        for who, t in threads.items()
+                        for before, after in [(switches0[who], _voluntary_switches(t))]}
         finally:
             worker.stop()
             worker.join()
@@ -154,8 +198,15 @@ def measure_threads(workflows: int, kind: str) -> None:
         return f"{seconds / workflows * 1e6:.0f} us"
 
     print(f"threads ({workflow_type}): {us(wall)} wall a workflow; client thread {us(client_cpu)} "
-          f"CPU ({us(in_engine['client'])} in the engine); worker thread {us(worker_cpu)} CPU "
-          f"({us(in_engine['worker'])} in the engine)")
+          f"CPU ({us(spent.thread('client'))} in the engine); worker thread {us(worker_cpu)} CPU "
+          f"({us(spent.thread('worker'))} in the engine)")
+    for (who, route), seconds in sorted(spent.cpu.items()):
+        print(f"  {who:6s} {route:36s} {spent.calls[who, route] / workflows:5.2f} calls "
+              f"{us(seconds):>9s} CPU a workflow")
+    if None not in switches.values():
+        print("  voluntary context switches a workflow: " + ", ".join(
+            f"{who} {count / workflows:.1f}" for who, count in switches.items()
+            if count is not None))
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ The full run is manual: ``python bench/run.py`` (bench/README.md).
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -41,3 +42,11 @@ def test_embedded_calls_prints_each_route_and_each_thread() -> None:
                   "commands (complete)", "wait"):
         assert f"  {route} " in proc.stdout, route
     assert "threads (LuaOne): " in proc.stdout and "in the engine)" in proc.stdout
+    for who, route in (("client", "POST /workflows "), ("client", "GET /workflows/{id}/wait "),
+                       ("worker", "POST /workflow-tasks/poll "),
+                       ("worker", "POST /workflow-tasks/{id}/commands "),
+                       ("worker", "POST /tasks/poll "), ("worker", "POST /tasks/{id}/complete ")):
+        assert re.search(rf"^  {who} +{re.escape(route)} *\d\.\d\d calls +\d+ us CPU a workflow$",
+                         proc.stdout, re.MULTILINE), (who, route)
+    assert re.search(r"^  voluntary context switches a workflow: client \d+\.\d, worker \d+\.\d$",
+                     proc.stdout, re.MULTILINE)
