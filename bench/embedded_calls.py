@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import threading
@@ -187,9 +186,7 @@ def measure_threads(workflows: int, kind: str) -> None:
                 run_one(client, workflow_type, n)
             wall = time.perf_counter() - wall0
             client_cpu, worker_cpu = time.thread_time() - client0, _thread_cpu(poll_loop) - worker0
-            switches = {who: (None if before is None or after is None else after - before)
-                        for who, t in threads.items()
-                        for before, after in [(switches0[who], _voluntary_switches(t))]}
+            switches1 = {who: _voluntary_switches(t) for who, t in threads.items()}
         finally:
             worker.stop()
             worker.join()
@@ -203,10 +200,14 @@ def measure_threads(workflows: int, kind: str) -> None:
     for (who, route), seconds in sorted(spent.cpu.items()):
         print(f"  {who:6s} {route:36s} {spent.calls[who, route] / workflows:5.2f} calls "
               f"{us(seconds):>9s} CPU a workflow")
-    if None not in switches.values():
+    counted: list[tuple[str, int]] = []
+    for who, before in switches0.items():
+        after = switches1[who]
+        if before is not None and after is not None:
+            counted.append((who, after - before))
+    if len(counted) == len(threads):
         print("  voluntary context switches a workflow: " + ", ".join(
-            f"{who} {count / workflows:.1f}" for who, count in switches.items()
-            if count is not None))
+            f"{who} {count / workflows:.1f}" for who, count in counted))
 
 
 def main() -> None:
