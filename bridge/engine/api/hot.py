@@ -220,7 +220,8 @@ def wait_workflow(state: ApiState, call: HotCall) -> Reply:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or state.hub.closing:
                 return get_workflow(state, call)
-            sub.wait(remaining)
+            if sub.wait(remaining) and sub.record is not None:
+                return json_reply(sub.record)
 
 
 def activity_id(params: dict[str, str]) -> int:

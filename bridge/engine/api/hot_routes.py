@@ -34,7 +34,7 @@ from bridge.engine.api.errors import BadRequestError, reply_for
 from bridge.engine.api.hot import NULL, HotCall, HotRoute
 from bridge.engine.api.metrics import EngineMetrics
 from bridge.engine.api.parsing import check_body
-from bridge.engine.api.reply import Reply
+from bridge.engine.api.reply import Reply, json_reply
 from bridge.engine.api.state import ApiState, run_hot
 
 
@@ -173,7 +173,8 @@ async def _hold_wait(request: Request, state: ApiState, call: HotCall) -> Reply:
                 return reply
             if deadline - loop.time() <= 0 or state.hub.closing:  # a live workflow's record
                 return await run_hot(state, hot.get_workflow, state, call)
-            await sub.wait(deadline - loop.time())
+            if await sub.wait(deadline - loop.time()) and sub.record is not None:
+                return json_reply(sub.record)
 
 
 Hold = Callable[[Request, ApiState, HotCall], Awaitable[Reply]]

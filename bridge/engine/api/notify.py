@@ -43,11 +43,15 @@ class Subscription:
 
     def __init__(self, keys: tuple[Key, ...]) -> None:
         self.keys = keys
+        #: The terminal record the last ``workflow_terminal`` wake-up carried, if any.
+        self.record: dict[str, Any] | None = None
         self._woken = False
         self._waiter: asyncio.Future[None] | None = None
 
-    def wake(self) -> None:
+    def wake(self, record: dict[str, Any] | None = None) -> None:
         """Mark the subscription woken and end a :meth:`wait` in progress (loop thread)."""
+        if record is not None:
+            self.record = record
         self._woken = True
         waiter = self._waiter
         if waiter is not None and not waiter.done():
@@ -80,17 +84,21 @@ class ThreadSubscription:
     ``acquire`` in C, where a ``threading.Event`` would run a ``Condition`` in Python. Every
     wake-up happens under the hub's thread lock, which also guards ``_woken``."""
 
-    __slots__ = ("keys", "_hub", "_woken", "_gate")
+    __slots__ = ("keys", "record", "_hub", "_woken", "_gate")
 
     def __init__(self, hub: Hub, keys: tuple[Key, ...]) -> None:
         self.keys = keys
+        #: The terminal record the last ``workflow_terminal`` wake-up carried, if any.
+        self.record: dict[str, Any] | None = None
         self._hub = hub
         self._woken = False
         self._gate = threading.Lock()
         self._gate.acquire()
 
-    def wake(self) -> None:
+    def wake(self, record: dict[str, Any] | None = None) -> None:
         """Mark the subscription woken (any thread, holding the hub's thread lock)."""
+        if record is not None:
+            self.record = record
         if not self._woken:
             self._woken = True
             self._gate.release()
@@ -166,7 +174,7 @@ class Hub:
             self._announced[queue] = self._announced.get(queue, 0) + 1
         key = None if kind == "event" else _key(kind, data)
         if key is not None and self._thread_waiters.get(key):
-            self._wake_threads(key)
+            self._wake_threads(key, data.get("record"))
         loop = self._loop
         if loop is None or self.closing:
             return
@@ -224,20 +232,21 @@ class Hub:
             return
         key = _key(kind, data)
         if key is not None:
-            self._wake(key)
+            self._wake(key, data.get("record"))
 
-    def _wake(self, key: Key) -> None:
+    def _wake(self, key: Key, record: dict[str, Any] | None) -> None:
         for sub in self._waiters.get(key, ()):
-            sub.wake()
+            sub.wake(record)
 
-    def _wake_threads(self, key: Key | None) -> None:
-        """Wake the thread waiters of ``key`` (None: all of them); any thread."""
+    def _wake_threads(self, key: Key | None, record: dict[str, Any] | None = None) -> None:
+        """Wake the thread waiters of ``key`` (None: all of them), handing each the
+        terminal record the notice carried, if any; any thread."""
         with self._thread_lock:
             groups = self._thread_waiters.values() if key is None else \
                 [self._thread_waiters.get(key, set())]
             for subs in groups:
                 for sub in subs:
-                    sub.wake()
+                    sub.wake(record)
 
     def _publish(self, data: dict[str, Any]) -> None:
         for queue in self._streams:

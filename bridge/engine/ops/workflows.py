@@ -162,7 +162,9 @@ def finish(op: Op, wf: Row, status: str, *, event_type: str, payload: Any = None
         op.tx.update_activity(act["id"], {"status": "CANCELLED", "completed_at": op.now,
                                           "timeout_at": None})
     op.tx.cancel_timers(wf["id"])
-    op.notify("workflow_terminal", {"workflow_id": wf["id"], "status": status})
+    record = workflow_record(wf)
+    record["waiting_on"] = []
+    op.notify("workflow_terminal", {"workflow_id": wf["id"], "status": status, "record": record})
     op.count("workflow_" + status.lower(), **_labels(wf))
     if tell_parent and wf.get("parent_id"):
         _tell_parent(op, wf, status, result_text, parent_error or error or status.lower())

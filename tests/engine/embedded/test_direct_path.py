@@ -215,3 +215,45 @@ def test_every_hot_route_is_the_route_the_app_matches_first() -> None:
     assert hot.match("POST", "/api/v1/tasks//complete") is None
     assert hot.match("GET", "/api/v1/workflows/a/b/wait") is None
     assert hot.match("DELETE", "/api/v1/workflows/x") is None
+
+
+def _end(engine: EmbeddedEngine, workflow_id: str, how: str) -> None:
+    core = engine.core
+    if how == "terminate":
+        core.terminate_workflow(workflow_id, "stopped")
+        return
+    assert core.poll_workflow_task(queue="ends", worker_id="w") is not None
+    command = {"complete": {"type": "CompleteWorkflow", "result": {"ok": [1, "two"]}},
+               "fail": {"type": "FailWorkflow", "error": "it broke"},
+               "cancel": {"type": "CancelWorkflow"}}[how]
+    core.submit_commands(workflow_id, worker_id="w", commands=[command])
+
+
+@pytest.mark.parametrize("how", ["complete", "fail", "cancel", "terminate"])
+@pytest.mark.parametrize("over_http", [False, True], ids=["direct", "http"])
+def test_a_held_wait_answers_the_record_a_read_gives(engine: EmbeddedEngine, over_http: bool,
+                                                     how: str) -> None:
+    """A ``/wait`` woken by the workflow's end answers with the record the notice carried,
+    not a second read: byte for byte what ``GET /workflows/{id}`` answers afterwards."""
+    url = engine.serve() if over_http else ""
+    workflow_id = f"ends-{how}"
+    engine.core.start_workflow(workflow_type="T", workflow_id=workflow_id, task_queue="ends")
+    path = f"/api/v1/workflows/{workflow_id}"
+    answers: dict[str, bytes] = {}
+
+    def wait() -> None:
+        if over_http:
+            answers["wait"] = requests.get(url + path + "/wait?timeout=60", timeout=90).content
+        else:
+            answers["wait"] = engine.request("GET", path + "/wait?timeout=60", None, {})[2]
+
+    waiter = threading.Thread(target=wait, daemon=True)
+    waiter.start()
+    wait_until(lambda: engine._hub.waiting(("workflow_terminal", workflow_id)) == 1, 30,
+               what="the held /wait")
+    _end(engine, workflow_id, how)
+    waiter.join(30)
+    assert not waiter.is_alive()
+    read = engine.request("GET", path, None, {})[2]
+    assert json.loads(read)["status"] in ("COMPLETED", "FAILED", "CANCELLED")
+    assert answers["wait"] == read
