@@ -13,7 +13,9 @@ Kinds and their data:
   (payload parsed), plus the dashboard names of engine-api §1.8 (``workflow_started``,
   ``workflow_completed``, ``workflow_failed``, ``workflow_cancelled``, ``task_completed``,
   ``task_failed``, ``signal_received``, ``schedule_triggered``).
-* ``"workflow_terminal"`` ``{"workflow_id", "status"}``: a workflow reached a terminal status.
+* ``"workflow_terminal"`` ``{"workflow_id", "status", "record"}``: a workflow reached a terminal
+  status; ``record`` is its WorkflowRecord as committed (with ``waiting_on: []``), the answer
+  of a ``/wait`` it wakes. Other instances get the first two fields only.
 
 With several engine instances on one database (PostgreSQL), the wake-up kinds
 (:data:`SHARED_KINDS`) are also published to the other instances inside the transaction

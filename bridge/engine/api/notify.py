@@ -10,7 +10,8 @@ Keys a waiter can subscribe to:
 
 * ``("workflow_task", queue)``: a workflow task may be claimable on ``queue``;
 * ``("activity_task", queue)``: an activity task may be claimable on ``queue``;
-* ``("workflow_terminal", workflow_id)``: the workflow reached a terminal status.
+* ``("workflow_terminal", workflow_id)``: the workflow reached a terminal status; the waiter
+  keeps the notice's record (``.record``) to answer with.
 
 A waiter subscribes *before* it asks the core, so a notice that lands between the question and
 the wait is never lost.
