@@ -300,7 +300,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--readme", action="store_true",
                     help="also put the table in bench/README.md (between its table markers)")
     ap.add_argument("--repeat", type=int, default=1, help="run every system this many times; report medians")
+    ap.add_argument("--cpus", default=None, metavar="LIST",
+                    help="run every system on these CPUs only, e.g. 0 (comma-separated; Linux; "
+                         "the processes of each system inherit it)")
     args = ap.parse_args(argv)
+    if args.cpus:
+        try:
+            os.sched_setaffinity(0, {int(c) for c in args.cpus.split(",")})
+        except (ValueError, OSError) as exc:
+            ap.error(f"--cpus {args.cpus}: {exc}")
     sizes = SMOKE if args.smoke else QUICK if args.quick else FULL
     peers = [p for p in args.peers.split(",") if p and p != "none"]
     todo = set(args.workloads.split(","))
@@ -316,7 +324,9 @@ def main(argv: list[str] | None = None) -> int:
                for name in dict.fromkeys(n for r in rounds for n in r)}
     elapsed = time.time() - started
     heading = (f"assay-bridge benchmark, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(started))}, "
-               f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+               f"{platform.machine()}, {os.cpu_count()} CPUs"
+               + (f" (every system pinned to CPU {args.cpus})" if args.cpus else "")
+               + f", Python {platform.python_version()}, "
                f"{elapsed:.0f} s; sizes: {json.dumps(sizes)}"
                + (f"; medians of {args.repeat} runs" if args.repeat > 1 else ""))
     body = table(results, [p for p in peers if p in results])

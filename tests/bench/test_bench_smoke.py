@@ -50,3 +50,15 @@ def test_embedded_calls_prints_each_route_and_each_thread() -> None:
                          proc.stdout, re.MULTILINE), (who, route)
     assert re.search(r"^  voluntary context switches a workflow: client \d+\.\d, worker \d+\.\d$",
                      proc.stdout, re.MULTILINE)
+
+
+def test_bench_runs_every_system_on_the_cpus_asked_for(tmp_path: Path) -> None:
+    bad = subprocess.run([sys.executable, str(RUN), "--cpus", "x", "--smoke"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "--cpus x:" in bad.stderr
+    proc = subprocess.run([sys.executable, str(RUN), "--smoke", "--peers", "none",
+                           "--workloads", "w1", "--cpus", "0"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "(every system pinned to CPU 0)" in proc.stdout
+    assert "| W1 total, sequential (Lua) |" in proc.stdout
