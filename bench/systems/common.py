@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import sys
 from pathlib import Path
@@ -62,7 +63,10 @@ def rss_mb(pid: int) -> float:
 
 
 def emit(results: dict[str, Any]) -> None:
-    """Print the results as one JSON line on stdout, the orchestrator's input."""
+    """Print the results as one JSON line on stdout, the orchestrator's input, with the CPUs
+    the process was allowed to run on (``run.py --cpus``), where the OS tells."""
+    if hasattr(os, "sched_getaffinity"):
+        results = {**results, "cpus": sorted(os.sched_getaffinity(0))}
     sys.stdout.write("BENCH-RESULT " + json.dumps(results) + "\n")
     sys.stdout.flush()
 

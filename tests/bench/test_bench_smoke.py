@@ -56,9 +56,13 @@ def test_bench_runs_every_system_on_the_cpus_asked_for(tmp_path: Path) -> None:
     bad = subprocess.run([sys.executable, str(RUN), "--cpus", "x", "--smoke"],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "--cpus x:" in bad.stderr
+    out = tmp_path / "bench.json"
     proc = subprocess.run([sys.executable, str(RUN), "--smoke", "--peers", "none",
-                           "--workloads", "w1", "--cpus", "0"],
+                           "--workloads", "w1", "--cpus", "0", "--json", str(out)],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "(every system pinned to CPU 0)" in proc.stdout
+    figures = json.loads(out.read_text())["median"]
+    for system in ("assay-bridge", "assay-bridge-embedded"):
+        assert figures[system]["cpus"] == [0], system
     assert "| W1 total, sequential (Lua) |" in proc.stdout
