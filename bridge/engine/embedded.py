@@ -233,6 +233,16 @@ class EmbeddedEngine:
         self._check_open()
         self._running.runner.poke(at)
 
+    def end_held_calls(self) -> None:
+        """Answer every held poll and ``/wait`` now, and from now on answer them without
+        holding: the first step of a shutdown that lets in-process workers, once told to
+        stop, finish and report the task in hand before :meth:`close`. Other calls keep
+        working."""
+        self._check_open()
+        self._hub.close_threads()
+        with contextlib.suppress(RuntimeError):  # the loop has ended already
+            self._loop.call_soon_threadsafe(self._hub.close)
+
     def close(self) -> None:
         """Stop the engine: held polls end at once, the HTTP server (if any) stops, the runner
         stops and the store closes (the SQLite file may then be opened again). Idempotent."""

@@ -93,10 +93,20 @@ class WorkflowEnvironment:
                 worker.stop()
             if self._skipper is not None:
                 self._skipper.stop()
-            if self._engine is not None:
-                self._engine.close()  # held polls end at once, so the loops see the stop
+            if self._engine is not None and not self._engine.closed:
+                # held polls answer at once, so the loops see the stop; the engine stays
+                # open until they end, so an activity in hand can still report its result
+                self._engine.end_held_calls()
+            deadline = time.monotonic() + STOP_TIMEOUT_S
             for worker in self._workers:
-                worker.join(STOP_TIMEOUT_S)
+                worker.join(max(0.0, deadline - time.monotonic()))
+                if worker.is_alive():
+                    logger.warning(
+                        "a worker of the workflow environment was still running a task "
+                        "%g s after the stop; its thread is left behind (an activity or "
+                        "workflow that does not return)", STOP_TIMEOUT_S)
+            if self._engine is not None:
+                self._engine.close()
         finally:
             self._workers.clear()
             self._skipper = None

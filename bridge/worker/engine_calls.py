@@ -194,7 +194,10 @@ def install_engine_hooks(
                     emit(rt, "WARN", f"worker: {reason} on {_text(method)} {path.decode()} "
                                      f"(attempt {attempt}, {_seconds(now - started)} so far); "
                                      f"retrying in {_seconds(delay)}")
-                stop_event.wait(delay)
+                if stop_event.is_set():
+                    time.sleep(delay)  # delivering after the stop: the event waits no more
+                else:
+                    stop_event.wait(delay)
                 delay = min(delay * 2, MAX_BACKOFF_S)
 
         module[b"_api"] = rt.function(api, "workflow._api")

@@ -227,6 +227,10 @@ class Worker:
         for t in self._threads:
             t.join(timeout)
 
+    def is_alive(self) -> bool:
+        """Whether a poll loop is still running (one that was started and has not ended)."""
+        return any(t.is_alive() for t in self._threads)
+
     def wait_registered(self, timeout: float | None = None) -> bool:
         """Block until every poll loop has registered with the engine."""
         return self._registered.wait(timeout)

@@ -189,3 +189,41 @@ def test_a_paused_skipper_leaves_time_alone_until_resumed(
     skipper.resume()
     assert workflow_env.client.result("day-6", timeout=30) == "hello gus, a day later"
     assert timer_gap(workflow_env, "day-6") >= DAY
+
+
+def test_leaving_while_an_activity_runs_lets_it_report_before_the_engine_closes(
+        monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]) -> None:
+    entered, release = threading.Event(), threading.Event()
+    at_close: list[str] = []
+
+    def hold(ctx: Any, input: Any) -> str:
+        entered.set()
+        release.wait(60)
+        return "held"
+
+    before = set(threading.enumerate())
+    env = WorkflowEnvironment()
+    with env:
+        worker = env.worker(workflows={"Hold": lambda ctx, i: ctx.execute_activity("hold", i)},
+                            activities={"hold": hold})
+        engine = env.engine
+        close = engine.close
+
+        def close_after_reading() -> None:  # what the engine holds when it is closed
+            at_close.extend(e["event_type"] for e in engine.core.list_events("hold-1"))
+            close()
+
+        monkeypatch.setattr(engine, "close", close_after_reading)
+        env.client.start("Hold", "hold-1", 1)
+        assert entered.wait(30)
+        closing = threading.Thread(target=env.close)
+        closing.start()
+        wait_until(lambda: worker._stop.is_set(), 30, what="the stop request")
+        release.set()
+        closing.join(30)
+        assert not closing.is_alive()
+    assert "ActivityCompleted" in at_close
+    assert not worker.is_alive() and engine.closed
+    assert set(threading.enumerate()) - before == set()
+    err = capfd.readouterr().err
+    assert "engine unreachable" not in err and "giving up" not in err

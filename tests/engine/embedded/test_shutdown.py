@@ -102,3 +102,37 @@ def test_an_in_process_worker_outlives_its_engine_and_stops_cleanly(tmp_path: Pa
     worker.join(HELD_S / 2)
     assert worker.errors == []
     assert _threads() - before == set()
+
+
+def test_a_stopped_worker_retries_delivering_a_result_with_backoff_not_in_a_spin(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Stopped while an activity runs, its engine closed under it: the result cannot be
+    delivered, and the worker keeps to its backoff for the grace period before giving up
+    (the stop event no longer makes the wait between attempts return at once)."""
+    from bridge.worker import engine_calls
+
+    monkeypatch.setattr(engine_calls, "STOP_GRACE_S", 1.0)
+    entered, release = threading.Event(), threading.Event()
+
+    def hold(ctx: Any, input: Any) -> int:
+        entered.set()
+        release.wait(60)
+        return 1
+
+    engine = bridge.Engine(f"sqlite:///{tmp_path / 'engine.db'}", poll_wait_s=1.0)
+    worker = bridge.Worker(engine=engine)
+    worker.workflow("Hold")(lambda ctx, input: ctx.execute_activity("hold", input))
+    worker.activity("hold")(hold)
+    worker.start()
+    assert worker.wait_registered(timeout=30)
+    Client(engine=engine).start("Hold", "hold-1", 1)
+    assert entered.wait(30)
+    worker.stop()
+    engine.close()
+    release.set()
+    worker.join(30)
+    assert not worker.is_alive()
+    err = capfd.readouterr().err
+    assert "giving up delivering /tasks/" in err
+    assert 1 <= err.count("engine unreachable") <= 10, err[-2000:]
