@@ -227,3 +227,32 @@ def test_leaving_while_an_activity_runs_lets_it_report_before_the_engine_closes(
     assert set(threading.enumerate()) - before == set()
     err = capfd.readouterr().err
     assert "engine unreachable" not in err and "giving up" not in err
+
+
+def test_leaving_warns_of_a_worker_still_running_after_the_stop_timeout(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from bridge.testing import environment
+    from bridge.worker import engine_calls
+
+    monkeypatch.setattr(environment, "STOP_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(engine_calls, "STOP_GRACE_S", 0.5)  # its result has nowhere to go
+    entered, release = threading.Event(), threading.Event()
+
+    def hold(ctx: Any, input: Any) -> str:
+        entered.set()
+        release.wait(60)
+        return "held"
+
+    try:
+        with WorkflowEnvironment() as env:
+            worker = env.worker(
+                workflows={"Hold": lambda ctx, i: ctx.execute_activity("hold", i)},
+                activities={"hold": hold}, log_stderr=False)
+            env.client.start("Hold", "hold-2", 1)
+            assert entered.wait(30)
+        assert worker.is_alive()
+        assert any("its thread is left behind" in r.getMessage() for r in caplog.records)
+    finally:
+        release.set()
+    worker.join(30)
+    assert not worker.is_alive()
