@@ -3,7 +3,8 @@
 The history comes from the engine (``ID``) or a JSON file (``--history``, as ``workflow
 events ID --json`` writes it); the code from Lua files (``--lua``) and/or a Python
 ``bridge.Worker`` (``--worker MODULE[:ATTR]``). Exit 0 when it replays ("replay OK"), 1 with
-the :class:`~bridge.errors.NonDeterminismError` text when it does not; other exit codes as
+the :class:`~bridge.errors.NonDeterminismError` text when it does not; 2 for bad input (no
+code, code that does not load, an empty or partial history); other exit codes as
 :mod:`bridge.cli.remote` says.
 """
 
@@ -15,7 +16,8 @@ from typing import Any
 from bridge.cli.output import print_json, print_message
 from bridge.cli.remote import EXIT_OK, engine_command, engine_options
 from bridge.client import Client
-from bridge.errors import ConfigError, WorkflowFailedError
+from bridge.errors import (ConfigError, EngineUnavailableError, LuaScriptError,
+                           NonDeterminismError, WorkflowFailedError)
 
 
 def register(cmds: Any) -> None:
@@ -65,16 +67,31 @@ def replay_command(args: argparse.Namespace, client: Client) -> int:
     if workflow_type is None:
         if workflow_id is None:
             raise ConfigError("--type is needed: the history does not name the workflow")
-        workflow_type = client.get_workflow(workflow_id)["workflow_type"]
+        try:
+            workflow_type = client.get_workflow(workflow_id)["workflow_type"]
+        except EngineUnavailableError as exc:
+            if not args.history:
+                raise
+            raise ConfigError(f"--type is needed: no engine answered to name the type of "
+                              f"{workflow_id} ({exc})") from exc
     outcome: dict[str, Any] = {"workflow_id": workflow_id, "workflow_type": workflow_type,
                                "events": len(events)}
     try:
-        result = kit.replay(events, workflow_type, lua=args.lua or None, handlers=handlers,
-                        workflow_id=workflow_id)
+        try:
+            result = kit.replay(events, workflow_type, lua=args.lua or None,
+                                handlers=handlers, workflow_id=workflow_id)
+        except LuaScriptError as exc:  # the code given does not load: a usage error
+            raise ConfigError(f"the workflow code does not load: {exc}") from exc
         still_open = kit.end_event(kit.normalize_events(events)) is None
         outcome.update(status="OPEN" if still_open else "COMPLETED", result=result)
     except WorkflowFailedError as exc:  # it failed as recorded: that replays too
         outcome.update(status=exc.status, error=exc.error)
+    except NonDeterminismError as exc:
+        if args.json:  # the outcome on stdout too; the message and exit 1 as without --json
+            print_json({"replay": "NON_DETERMINISTIC", **outcome, "seq": exc.seq,
+                        "event_type": exc.event_type, "recorded": exc.recorded,
+                        "asked": exc.asked, "error": str(exc)})
+        raise
     if args.json:
         print_json({"replay": "OK", **outcome})
         return EXIT_OK

@@ -69,11 +69,17 @@ def replay(
             ``.seq`` is the first event where they differ.
         WorkflowFailedError: the workflow failed, was cancelled or terminated, as recorded
             (or, for an open history, as the code would now).
-        ConfigError: no code given, or it defines no ``workflow_type``, or a bad file.
+        ConfigError: no code given, or it defines no ``workflow_type``, or a bad file, or
+            a history that is empty or does not begin with ``WorkflowStarted``.
         LuaScriptError: the Lua code failed to load.
     """
     events = normalize_events(load_history(history) if isinstance(history, (str, Path))
                               else history)
+    if not events:
+        raise ConfigError("the history is empty: there is nothing to replay")
+    if events[0]["event_type"] != "WorkflowStarted":
+        raise ConfigError(f"the history does not begin with WorkflowStarted (its first event "
+                          f"is {events[0]['event_type']}): give a workflow's whole history")
     code = _workflow_code(lua, handlers, search_paths)
     wid = workflow_id or _events_workflow_id(events) or "replay"
     if input is _FROM_HISTORY:

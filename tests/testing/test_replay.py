@@ -302,3 +302,39 @@ def test_cli_replays_a_history_file_written_by_workflow_events(
     typed = cli("replay", "--history", "history.json", "--worker", "orders.py:worker",
                 url=engine_server.url, cwd=tmp_path)
     assert typed.returncode == 1 and "PyOrder order-py" in typed.stderr
+
+
+def test_an_empty_or_partial_history_is_refused(lua_history: list[dict[str, Any]],
+                                                lua_file: Path) -> None:
+    from bridge import ConfigError
+
+    with pytest.raises(ConfigError, match="the history is empty"):
+        replay([], "Order", lua=lua_file)
+    with pytest.raises(ConfigError, match="does not begin with WorkflowStarted"):
+        replay(lua_history[1:], "Order", lua=lua_file)
+
+
+def test_cli_refuses_bad_input_with_exit_2_and_reports_a_failed_check_as_json(
+        engine_server: EngineServer, lua_history: list[dict[str, Any]], lua_file: Path,
+        tmp_path: Path) -> None:
+    nowhere = "http://127.0.0.1:9"
+    (tmp_path / "empty.json").write_text("[]")
+    empty = cli("replay", "--history", str(tmp_path / "empty.json"), "--type", "Order",
+                "--lua", str(lua_file), url=nowhere)
+    assert empty.returncode == 2 and "the history is empty" in empty.stderr
+    (tmp_path / "history.json").write_text(json.dumps(lua_history))
+    untyped = cli("replay", "--history", str(tmp_path / "history.json"), "--lua",
+                  str(lua_file), url=nowhere, cwd=tmp_path)
+    assert untyped.returncode == 2 and "--type is needed" in untyped.stderr
+    broken = tmp_path / "broken.lua"
+    broken.write_text("local x = = 1\n")
+    unloadable = cli("replay", "order-lua", "--lua", str(broken), url=engine_server.url)
+    assert unloadable.returncode == 2 and "does not load" in unloadable.stderr
+    bad = tmp_path / "changed.lua"
+    bad.write_text(changed('"charge", { amount', '"charge_card", { amount'))
+    caught = cli("replay", "order-lua", "--lua", str(bad), "--json", url=engine_server.url)
+    assert caught.returncode == 1 and "'charge_card'" in caught.stderr
+    outcome = json.loads(caught.stdout)
+    assert outcome["replay"] == "NON_DETERMINISTIC"
+    assert outcome["seq"] == seq_of(lua_history, "ActivityScheduled")
+    assert outcome["event_type"] == "ActivityScheduled" and "charge_card" in outcome["asked"]
