@@ -31,7 +31,7 @@ from bridge.errors import ConfigError
 from bridge.testing.time_skipping import SkippingClock, TimeSkipper
 from bridge.worker import Worker
 from bridge.worker.trampoline import ActivityHandler, WorkflowHandler
-from bridge.wire import DEFAULT_QUEUE
+from bridge.wire import DEFAULT_QUEUE, TERMINAL_STATUSES
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +40,9 @@ REGISTER_TIMEOUT_S = 30.0
 #: How long leaving the environment waits for each worker's poll loops to end.
 STOP_TIMEOUT_S = 30.0
 _WAIT_CHECK_S = 0.01
+_NOT_STARTED = "the workflow environment is not started (or was closed)"
+#: The kinds of wait :meth:`WorkflowEnvironment.wait_until_waiting` can wait for.
+WAIT_KINDS = ("timer", "signal", "activity", "child", "workflow_task")
 
 
 class WorkflowEnvironment:
@@ -56,6 +59,8 @@ class WorkflowEnvironment:
     """
 
     def __init__(self, *, time_skipping: bool = True, poll_wait_s: float = 5.0) -> None:
+        if not isinstance(time_skipping, bool):
+            raise TypeError(f"time_skipping must be True or False, not {time_skipping!r}")
         self.time_skipping = time_skipping
         self.poll_wait_s = poll_wait_s
         self.clock = SkippingClock()
@@ -128,21 +133,21 @@ class WorkflowEnvironment:
     def engine(self) -> EmbeddedEngine:
         """The engine (:class:`bridge.Engine`); ``engine.core`` is the engine core."""
         if self._engine is None:
-            raise RuntimeError("the workflow environment is not started")
+            raise RuntimeError(_NOT_STARTED)
         return self._engine
 
     @property
     def client(self) -> Client:
         """A :class:`bridge.Client` of the engine."""
         if self._client is None:
-            raise RuntimeError("the workflow environment is not started")
+            raise RuntimeError(_NOT_STARTED)
         return self._client
 
     @property
     def directory(self) -> Path:
         """The temporary directory of the engine's database (removed on close)."""
         if self._tmp is None:
-            raise RuntimeError("the workflow environment is not started")
+            raise RuntimeError(_NOT_STARTED)
         return Path(self._tmp.name)
 
     def now(self) -> float:
@@ -178,7 +183,12 @@ class WorkflowEnvironment:
                 ``search_paths``, ``globals_off``, ``log_stderr``...).
 
         The worker is stopped when the environment closes.
+
+        Raises:
+            TypeError: an argument of the wrong kind (``handlers`` is a Worker; Python
+                functions by name go in ``workflows`` or ``activities``).
         """
+        _check_worker_arguments(lua, handlers, workflows, activities)
         if handlers is not None:
             options.setdefault("search_paths", list(handlers.search_paths))
         worker = Worker(engine=self.engine, queue=queue, **options)
@@ -216,24 +226,34 @@ class WorkflowEnvironment:
         timer that must exist first.
 
         Raises:
+            ValueError: ``kind`` is none of those.
+            RuntimeError: the workflow has ended, so it waits on nothing any more.
             TimeoutError: not within ``timeout`` seconds (wall time).
         """
+        if kind not in WAIT_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(WAIT_KINDS)}, not {kind!r}")
         deadline = time.monotonic() + timeout
         while True:
-            waits = [w for w in self.client.describe(workflow_id).get("waiting_on") or []
-                     if w.get("kind") == kind]
+            record = self.client.describe(workflow_id)
+            waits = [w for w in record.get("waiting_on") or [] if w.get("kind") == kind]
             if waits:
                 return waits
+            if record.get("status") in TERMINAL_STATUSES:
+                raise RuntimeError(f"workflow {workflow_id} ended {record['status']}: it waits "
+                                   f"on no {kind} any more")
             if time.monotonic() > deadline:
-                raise TimeoutError(f"workflow {workflow_id} did not wait on a {kind} "
-                                   f"within {timeout:g} s")
+                article = "an" if kind[0] in "aeiou" else "a"
+                raise TimeoutError(f"workflow {workflow_id} did not wait on {article} {kind} within "
+                                   f"{timeout:g} s; it waits on: "
+                                   f"{_waits_text(record.get('waiting_on'))}")
             time.sleep(_WAIT_CHECK_S)
 
     def sleep(self, seconds: float) -> None:
         """Move the engine's clock ``seconds`` ahead and run the work that became due (timers,
         retries, schedules) before returning."""
+        engine = self.engine  # not started: raise before the clock moves
         self.clock.advance(seconds)
-        self.engine.core.run_due()
+        engine.core.run_due()
 
     @property
     def skipper(self) -> TimeSkipper | None:
@@ -250,6 +270,26 @@ class WorkflowEnvironment:
         state = "started" if self._engine is not None else "closed"
         return (f"<WorkflowEnvironment {state} time_skipping={self.time_skipping} "
                 f"skipped={self.clock.skipped:g}s>")
+
+
+def _waits_text(waits: Any) -> str:
+    texts = [str(w.get("text") or w.get("kind")) for w in waits or [] if isinstance(w, dict)]
+    return "; ".join(texts) or "nothing"
+
+
+def _check_worker_arguments(lua: Any, handlers: Any, workflows: Any, activities: Any) -> None:
+    if handlers is not None and not isinstance(handlers, Worker):
+        raise TypeError(f"handlers must be a bridge.Worker, not {type(handlers).__name__} "
+                        f"(Python functions by name go in workflows= or activities=)")
+    for name, value in (("workflows", workflows), ("activities", activities)):
+        if value is not None and not isinstance(value, Mapping):
+            raise TypeError(f"{name} must be a mapping of name to function, not "
+                            f"{type(value).__name__}")
+    items = [lua] if isinstance(lua, (str, Path)) or lua is None else lua
+    if not isinstance(items, Sequence) or not all(isinstance(i, (str, Path))
+                                                  for i in items if i is not None):
+        raise TypeError(f"lua must be a file path, Lua source text or a list of them, not "
+                        f"{lua!r}")
 
 
 def _lua_items(lua: str | Path | Sequence[str | Path] | None) -> list[str | Path]:

@@ -54,23 +54,41 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         f"{MARKER}(time_skipping=True, poll_wait_s=5.0): options of assay-bridge's "
         "workflow_env fixture (bridge.testing.WorkflowEnvironment arguments)")
+    _ini_time_skipping(config)  # a bad value stops the run once, before any test
+
+
+def _ini_time_skipping(config: pytest.Config) -> bool:
+    try:
+        return bool(config.getini(INI_TIME_SKIPPING))
+    except (ValueError, pytest.UsageError) as exc:
+        raise pytest.UsageError(f"ini option {INI_TIME_SKIPPING}: {exc} (true or false)") \
+            from None
 
 
 def environment_options(request: pytest.FixtureRequest) -> dict[str, Any]:
     """The :class:`~bridge.testing.WorkflowEnvironment` arguments for the requesting test:
     the ini option, then the command-line option, then the closest ``workflow_env`` marker."""
     config = request.config
-    options: dict[str, Any] = {"time_skipping": bool(config.getini(INI_TIME_SKIPPING))}
+    options: dict[str, Any] = {"time_skipping": _ini_time_skipping(config)}
     switch = config.getoption(_OPTION_DEST, default=None)
     if switch is not None:
         options["time_skipping"] = _SWITCH[str(switch)]
-    marker = request.node.get_closest_marker(MARKER)
-    if marker is not None:
+    # the module's marker, then the class's, then the test's: the closer one wins per option
+    for marker in reversed(list(request.node.iter_markers(MARKER))):
         if marker.args:
             raise pytest.UsageError(f"@pytest.mark.{MARKER} takes keyword arguments only, "
                                     f"e.g. {MARKER}(time_skipping=False)")
+        unknown = sorted(set(marker.kwargs) - set(_MARKER_OPTIONS))
+        if unknown:
+            raise pytest.UsageError(
+                f"@pytest.mark.{MARKER}: unknown option {', '.join(unknown)} (it takes "
+                f"{', '.join(_MARKER_OPTIONS)})")
         options.update(marker.kwargs)
     return options
+
+
+#: The options a ``workflow_env`` marker may set (WorkflowEnvironment's arguments).
+_MARKER_OPTIONS = ("time_skipping", "poll_wait_s")
 
 
 @pytest.fixture

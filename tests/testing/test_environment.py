@@ -256,3 +256,26 @@ def test_leaving_warns_of_a_worker_still_running_after_the_stop_timeout(
         release.set()
     worker.join(30)
     assert not worker.is_alive()
+
+
+def test_wrong_arguments_are_refused_with_what_was_expected() -> None:
+    with pytest.raises(TypeError, match="time_skipping must be True or False, not 'no'"):
+        WorkflowEnvironment(time_skipping="no")  # type: ignore[arg-type]
+    env = WorkflowEnvironment()
+    with env:
+        with pytest.raises(TypeError, match="handlers must be a bridge.Worker, not dict"):
+            env.worker(handlers={"W": lambda ctx, i: i})  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="workflows must be a mapping"):
+            env.worker(workflows=[lambda ctx, i: i])  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="lua must be a file path"):
+            env.worker(lua=5)  # type: ignore[arg-type]
+        env.worker(workflows={"Echo": lambda ctx, i: i})
+        with pytest.raises(ValueError, match="kind must be one of timer, signal"):
+            env.wait_until_waiting("nobody", "bogus")
+        env.client.start("Echo", "echo-1", 7)
+        assert env.client.result("echo-1", timeout=30) == 7
+        with pytest.raises(RuntimeError, match="echo-1 ended COMPLETED"):
+            env.wait_until_waiting("echo-1", "activity", timeout=60)
+    with pytest.raises(RuntimeError, match="not started"):
+        env.sleep(10)
+    assert env.clock.skipped == 0.0
