@@ -440,7 +440,10 @@ def _outcome(record: dict[str, Any], timeout: float | None) -> Any:
         return decode_json_text(record["result"])
     if status in TERMINAL_STATUSES:
         raise WorkflowFailedError(record["id"], status, record.get("error"))
-    raise TimeoutError(f"workflow {record['id']} still {status} after {timeout}s")
+    waits = [str(w["text"]) for w in record.get("waiting_on") or []
+             if isinstance(w, dict) and w.get("text")]
+    raise TimeoutError(f"workflow {record['id']} still {status} after {timeout}s"
+                       + (f"; waiting on: {'; '.join(waits)}" if waits else ""))
 
 
 def _seg(value: str) -> str:

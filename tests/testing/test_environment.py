@@ -279,3 +279,13 @@ def test_wrong_arguments_are_refused_with_what_was_expected() -> None:
     with pytest.raises(RuntimeError, match="not started"):
         env.sleep(10)
     assert env.clock.skipped == 0.0
+
+
+def test_a_result_that_times_out_says_what_the_workflow_waits_on(
+        workflow_env: WorkflowEnvironment) -> None:
+    workflow_env.worker(workflows={"Echo": lambda ctx, i: i})
+    workflow_env.client.start("NoSuchType", "nobody-runs-it", 1)
+    with pytest.raises(TimeoutError) as caught:
+        workflow_env.client.result("nobody-runs-it", timeout=0.2)
+    assert "still PENDING after 0.2s; waiting on: " in str(caught.value)
+    assert "no live worker serves" in str(caught.value)
