@@ -136,3 +136,23 @@ def test_a_stopped_worker_retries_delivering_a_result_with_backoff_not_in_a_spin
     err = capfd.readouterr().err
     assert "giving up delivering /tasks/" in err
     assert 1 <= err.count("engine unreachable") <= 10, err[-2000:]
+
+
+def test_end_held_calls_answers_held_polls_and_keeps_the_engine_open(tmp_path: Path) -> None:
+    with bridge.Engine(f"sqlite:///{tmp_path / 'engine.db'}", poll_wait_s=HELD_S) as engine:
+        answers: dict[str, Any] = {}
+
+        def poll() -> None:
+            answers["poll"] = engine.request("POST", "/api/v1/workflow-tasks/poll", POLL, JSON)
+
+        caller = threading.Thread(target=poll)
+        caller.start()
+        wait_until(lambda: engine._hub.waiting_count() == 1, 30, what="the held poll")
+        engine.end_held_calls()
+        caller.join(HELD_S / 2)
+        assert not caller.is_alive(), "the held poll outlived end_held_calls()"
+        assert answers["poll"][0] == 200
+        assert not engine.closed
+        assert engine.request("GET", "/api/v1/workflows")[0] == 200
+        # from now on a poll with nothing to claim answers at once
+        assert engine.request("POST", "/api/v1/workflow-tasks/poll", POLL, JSON)[2] == b"null"
