@@ -243,8 +243,8 @@ class WorkflowEnvironment:
                                    f"on no {kind} any more")
             if time.monotonic() > deadline:
                 article = "an" if kind[0] in "aeiou" else "a"
-                raise TimeoutError(f"workflow {workflow_id} did not wait on {article} {kind} within "
-                                   f"{timeout:g} s; it waits on: "
+                raise TimeoutError(f"workflow {workflow_id} did not wait on {article} {kind} "
+                                   f"within {timeout:g} s; it waits on: "
                                    f"{_waits_text(record.get('waiting_on'))}")
             time.sleep(_WAIT_CHECK_S)
 
