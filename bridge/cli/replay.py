@@ -77,15 +77,14 @@ def replay_command(args: argparse.Namespace, client: Client) -> int:
     outcome: dict[str, Any] = {"workflow_id": workflow_id, "workflow_type": workflow_type,
                                "events": len(events)}
     try:
-        try:
-            result = kit.replay(events, workflow_type, lua=args.lua or None,
-                                handlers=handlers, workflow_id=workflow_id)
-        except LuaScriptError as exc:  # the code given does not load: a usage error
-            raise ConfigError(f"the workflow code does not load: {exc}") from exc
+        result = kit.replay(events, workflow_type, lua=args.lua or None, handlers=handlers,
+                            workflow_id=workflow_id)
         still_open = kit.end_event(kit.normalize_events(events)) is None
         outcome.update(status="OPEN" if still_open else "COMPLETED", result=result)
     except WorkflowFailedError as exc:  # it failed as recorded: that replays too
         outcome.update(status=exc.status, error=exc.error)
+    except LuaScriptError as exc:  # the code given does not load: a usage error
+        raise ConfigError(f"the workflow code does not load: {exc}") from exc
     except NonDeterminismError as exc:
         if args.json:  # the outcome on stdout too; the message and exit 1 as without --json
             print_json({"replay": "NON_DETERMINISTIC", **outcome, "seq": exc.seq,

@@ -440,10 +440,15 @@ def _outcome(record: dict[str, Any], timeout: float | None) -> Any:
         return decode_json_text(record["result"])
     if status in TERMINAL_STATUSES:
         raise WorkflowFailedError(record["id"], status, record.get("error"))
-    waits = [str(w["text"]) for w in record.get("waiting_on") or []
-             if isinstance(w, dict) and w.get("text")]
+    waits = waits_text(record.get("waiting_on"))
     raise TimeoutError(f"workflow {record['id']} still {status} after {timeout}s"
-                       + (f"; waiting on: {'; '.join(waits)}" if waits else ""))
+                       + (f"; waiting on: {waits}" if waits else ""))
+
+
+def waits_text(waiting_on: Any) -> str:
+    """A record's ``waiting_on`` in words, ``"; "``-joined (``""`` for none)."""
+    return "; ".join(str(w.get("text") or w.get("kind")) for w in waiting_on or []
+                     if isinstance(w, dict))
 
 
 def _seg(value: str) -> str:

@@ -26,6 +26,7 @@ from types import TracebackType
 from typing import Any
 
 from bridge.client import Client
+from bridge.client.client import waits_text
 from bridge.engine.embedded import EmbeddedEngine
 from bridge.errors import ConfigError
 from bridge.testing.time_skipping import SkippingClock, TimeSkipper
@@ -245,7 +246,7 @@ class WorkflowEnvironment:
                 article = "an" if kind[0] in "aeiou" else "a"
                 raise TimeoutError(f"workflow {workflow_id} did not wait on {article} {kind} "
                                    f"within {timeout:g} s; it waits on: "
-                                   f"{_waits_text(record.get('waiting_on'))}")
+                                   f"{waits_text(record.get('waiting_on')) or 'nothing'}")
             time.sleep(_WAIT_CHECK_S)
 
     def sleep(self, seconds: float) -> None:
@@ -270,11 +271,6 @@ class WorkflowEnvironment:
         state = "started" if self._engine is not None else "closed"
         return (f"<WorkflowEnvironment {state} time_skipping={self.time_skipping} "
                 f"skipped={self.clock.skipped:g}s>")
-
-
-def _waits_text(waits: Any) -> str:
-    texts = [str(w.get("text") or w.get("kind")) for w in waits or [] if isinstance(w, dict)]
-    return "; ".join(texts) or "nothing"
 
 
 def _check_worker_arguments(lua: Any, handlers: Any, workflows: Any, activities: Any) -> None:

@@ -163,7 +163,7 @@ def finish(op: Op, wf: Row, status: str, *, event_type: str, payload: Any = None
                                           "timeout_at": None})
     op.tx.cancel_timers(wf["id"])
     record = workflow_record(wf)
-    record["waiting_on"] = []
+    record["waiting_on"] = waits.waiting_on(op, wf)  # [] once finished, as a read gives it
     op.notify("workflow_terminal", {"workflow_id": wf["id"], "status": status, "record": record})
     op.count("workflow_" + status.lower(), **_labels(wf))
     if tell_parent and wf.get("parent_id"):
