@@ -14,12 +14,11 @@ of ``history_entry`` apply) and encoded as starlette encodes.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import OrderedDict
 from typing import Any
 
-from bridge.engine.records import history_entry
+from bridge.engine.records import history_entry, wire_json
 from bridge.engine.store.base import Row
 
 #: How many workflows' histories are kept, and how many characters of them in all.
@@ -27,14 +26,9 @@ MAX_WORKFLOWS = 512
 MAX_CHARS = 32 * 1024 * 1024
 
 
-def encode(value: Any) -> str:
-    """JSON text as starlette's ``JSONResponse`` renders it."""
-    return json.dumps(value, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"))
-
-
 def render_entry(row: Row) -> str:
     """One history element (``records.history_entry`` of the row) as JSON text."""
-    return encode(history_entry(row))
+    return wire_json(history_entry(row))
 
 
 class _Rendered:

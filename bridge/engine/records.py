@@ -16,10 +16,20 @@ from bridge.engine.store.base import Row
 logger = logging.getLogger(__name__)
 
 
+# One encoder each, made once: ``json.dumps`` with any option builds a new encoder per call.
+_STORED = json.JSONEncoder(separators=(",", ":"), sort_keys=True, ensure_ascii=False,
+                           allow_nan=False)
+_WIRE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def to_json_text(value: Any) -> str:
     """Compact JSON text of ``value``, keys sorted (what serde_json produces for assay)."""
-    return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False,
-                      allow_nan=False)
+    return _STORED.encode(value)
+
+
+def wire_json(value: Any) -> str:
+    """JSON text of ``value`` as Starlette's ``JSONResponse`` renders it (keys in order)."""
+    return _WIRE.encode(value)
 
 
 def optional_json_text(value: Any) -> str | None:

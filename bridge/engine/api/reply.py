@@ -9,10 +9,11 @@ The hot routes' handlers (:mod:`bridge.engine.api.hot`) and the error mapping
 
 from __future__ import annotations
 
-import json
 from typing import Any, NamedTuple
 
 from starlette.responses import Response
+
+from bridge.engine.records import wire_json
 
 JSON_TYPE = "application/json"
 
@@ -42,8 +43,7 @@ class Reply(NamedTuple):
 
 def json_bytes(content: Any) -> bytes:
     """``content`` as Starlette's ``JSONResponse`` renders it."""
-    return json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None,
-                      separators=(",", ":")).encode("utf-8")
+    return wire_json(content).encode("utf-8")
 
 
 def json_reply(content: Any, status: int = 200,

@@ -140,21 +140,22 @@ def complete_activity(op: Op, activity_id: int, result: Any) -> None:
     A finished activity is left as it is (idempotent no-op). A late result for an activity
     that was requeued after a timeout is still accepted: the work was done.
     """
-    act = _require(op, activity_id)
-    if act["status"] in FINISHED:
+    text = optional_json_text(result)
+    act = op.tx.finish_activity(activity_id, {"status": "COMPLETED", "result": text,
+                                              "error": None, "completed_at": op.now,
+                                              "timeout_at": None})
+    if act is None:
+        act = _require(op, activity_id)
         logger.info("activity %s already %s; completion ignored", activity_id, act["status"],
                     extra={"activity_id": activity_id, "workflow_id": act["workflow_id"]})
         return
-    text = optional_json_text(result)
-    op.tx.update_activity(activity_id, {"status": "COMPLETED", "result": text, "error": None,
-                                        "completed_at": op.now, "timeout_at": None})
-    wf = op.tx.get_workflow(act["workflow_id"], lock=True)
-    if wf is None or is_terminal(wf):
+    wf = op.tx.wake_workflow(act["workflow_id"])  # None: gone or finished, nothing to tell
+    if wf is None:
         return
     op.event(wf["id"], "ActivityCompleted", {
         "activity_id": activity_id, "activity_seq": act["seq"], "name": act["name"],
         "result": parse_json_text(text), "error": None})
-    op.wake(wf)
+    op.announce_task(wf)
 
 
 def fail_activity(op: Op, activity_id: int, error: str) -> None:

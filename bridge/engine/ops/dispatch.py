@@ -26,9 +26,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from bridge.engine.op import Op, is_terminal
-from bridge.engine.history import HistoryCache, encode
+from bridge.engine.history import HistoryCache
 from bridge.engine.ops import activities, timers_signals, workflows
-from bridge.engine.records import parse_json_text, to_json_text
+from bridge.engine.records import parse_json_text, to_json_text, wire_json
 from bridge.engine.store.base import Row
 from bridge.errors import InvalidRequestError, LeaseLostError
 from bridge.wire import DEFAULT_QUEUE
@@ -60,7 +60,7 @@ def poll_workflow_task(op: Op, queue: str, worker_id: str, histories: HistoryCac
     wf = _claim_workflow_task(op, queue, worker_id, types)
     if wf is None:
         return None
-    head = encode({
+    head = wire_json({
         "workflow_id": wf["id"], "namespace": wf["namespace"],
         "workflow_type": wf["workflow_type"], "task_queue": wf["task_queue"],
         "input": parse_json_text(wf["input"]),

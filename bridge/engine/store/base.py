@@ -192,6 +192,12 @@ class Tx(Protocol):
         """Set the given columns of one workflow. Unknown column names raise ValueError."""
         ...
 
+    def wake_workflow(self, workflow_id: str) -> Row | None:
+        """Set ``needs_dispatch = 1`` on a workflow that is not terminal and return the row as
+        it is after that (locked for this transaction); None if there is no such workflow or
+        it is terminal (then nothing changes)."""
+        ...
+
     def claim_workflow_task(self, *, queue: str, worker_id: str, now: float,
                             types: Sequence[str] | None = None,
                             start: bool = False) -> Row | None:
@@ -250,6 +256,12 @@ class Tx(Protocol):
 
     def update_activity(self, activity_id: int, fields: Mapping[str, Any]) -> None:
         """Set the given columns of one activity. Unknown column names raise ValueError."""
+        ...
+
+    def finish_activity(self, activity_id: int, fields: Mapping[str, Any]) -> Row | None:
+        """Set the given columns of one activity that is not finished (COMPLETED, FAILED or
+        CANCELLED) and return the row as it is after that; None if there is no such activity
+        or it is finished (then nothing changes). Unknown column names raise ValueError."""
         ...
 
     def list_activities(self, workflow_id: str, statuses: Sequence[str]) -> list[Row]:

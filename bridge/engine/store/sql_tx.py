@@ -223,6 +223,13 @@ class SqlTx:
     def update_workflow(self, workflow_id: str, fields: Mapping[str, Any]) -> None:
         self._update("workflows", "id = ?", (workflow_id,), fields, WORKFLOW_COLUMNS)
 
+    def wake_workflow(self, workflow_id: str) -> Row | None:
+        row = self._one("UPDATE workflows SET needs_dispatch = 1 WHERE id = ? AND status NOT IN "
+                        + _TERMINAL_SQL + " RETURNING *", (workflow_id,))
+        if row is not None:
+            self._note_locked([workflow_id])
+        return row
+
     def _only(self, column: str, values: Sequence[str] | None) -> tuple[str, list[Any]]:
         """`` AND column IN (values)``, or nothing when ``values`` is None (no restriction)."""
         if values is None:
@@ -298,6 +305,13 @@ class SqlTx:
 
     def update_activity(self, activity_id: int, fields: Mapping[str, Any]) -> None:
         self._update("workflow_activities", "id = ?", (activity_id,), fields, ACTIVITY_COLUMNS)
+
+    def finish_activity(self, activity_id: int, fields: Mapping[str, Any]) -> Row | None:
+        names = checked_columns(fields, ACTIVITY_COLUMNS)
+        sets = ", ".join(f"{n} = ?" for n in names)
+        return self._one(f"UPDATE workflow_activities SET {sets} WHERE id = ? AND status NOT IN"
+                         " ('COMPLETED','FAILED','CANCELLED') RETURNING *",
+                         [fields[n] for n in names] + [activity_id])
 
     def list_activities(self, workflow_id: str, statuses: Sequence[str]) -> list[Row]:
         match, params = self._in("status", statuses)

@@ -80,6 +80,8 @@ class SQLiteStore:
         self._shared: sqlite3.Connection | None = None
         self._shared_lock = threading.RLock()
         self._writer = threading.Lock()  # this process's writers, one at a time
+        self._writer_conn: sqlite3.Connection | None = None
+        self._writer_thread: int | None = None
         self._opened = False
         self._lock_holder: str | None = None
         self._checkpointer: WalCheckpointer | None = None
@@ -137,6 +139,7 @@ class SQLiteStore:
             except sqlite3.Error:
                 logger.debug("closing a connection failed", exc_info=True)
         self._shared = None
+        self._writer_conn = None
         self._local = threading.local()
         self._opened = False
 
@@ -273,6 +276,9 @@ class SQLiteTransaction:
             if store._memory:
                 store._shared_lock.acquire()
                 self._locks.append(store._shared_lock)
+            me = threading.get_ident()
+            if store._writer_thread == me:
+                raise StoreError("nested transactions are not supported")
             try:
                 conn = store._connection()
             except sqlite3.Error as exc:
@@ -284,6 +290,13 @@ class SQLiteTransaction:
                     raise StoreError("database is locked (a writer of this process held it "
                                      "too long)", retryable=True)
                 self._locks.append(store._writer)
+                try:
+                    if store._writer_conn is None:
+                        store._writer_conn = store._new_connection()
+                except sqlite3.Error as exc:
+                    raise translate_error(exc) from exc
+                conn = store._writer_conn
+                store._writer_thread = me
             inner = self._inner = SqlTransaction(
                 SQLiteTx(conn, single=self._single), "BEGIN IMMEDIATE" if self._write else "BEGIN",
                 db_errors=sqlite3.Error, translate=translate_error)
@@ -305,6 +318,8 @@ class SQLiteTransaction:
 
     def _release(self) -> None:
         locks = self._locks
+        if locks and locks[-1] is self._store._writer:
+            self._store._writer_thread = None
         while locks:
             locks.pop().release()
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from bridge.engine.core import Engine
-from bridge.engine.history import HistoryCache, encode
-from bridge.engine.records import history_entry, parse_json_text
+from bridge.engine.history import HistoryCache
+from bridge.engine.records import history_entry, parse_json_text, wire_json
 
 
 def expected_task_text(core: Engine, workflow_id: str) -> str:
     """What ``JSONResponse`` made of the dict-shaped task before the cache existed."""
     wf = core.get_workflow(workflow_id)
-    return encode({
+    return wire_json({
         "workflow_id": wf["id"], "namespace": wf["namespace"],
         "workflow_type": wf["workflow_type"], "task_queue": wf["task_queue"],
         "input": parse_json_text(wf["input"]),
@@ -69,7 +69,7 @@ def row(seq: int, payload: str | None = '{"n":1}', event_type: str = "E") -> dic
 
 
 def rendered(rows: list[dict[str, Any]]) -> str:
-    return encode([history_entry(r) for r in rows])
+    return wire_json([history_entry(r) for r in rows])
 
 
 def test_cache_reads_only_new_events_and_renders_what_the_dicts_give() -> None:

@@ -229,6 +229,37 @@ def test_insert_activity_is_idempotent_per_seq(store: Store) -> None:
         assert got["max_attempts"] == 3 and got["start_to_close_secs"] == 300.0
 
 
+def test_finish_activity_changes_only_an_unfinished_one(store: Store) -> None:
+    add_workflow(store, "w1")
+    with store.transaction(write=True) as tx:
+        aid = tx.insert_activity(act_row("w1", 1))
+        assert aid is not None
+        done = tx.finish_activity(aid, {"status": "COMPLETED", "result": "1",
+                                        "completed_at": T0 + 1})
+        assert done is not None
+        assert (done["id"], done["status"], done["result"]) == (aid, "COMPLETED", "1")
+        assert tx.finish_activity(aid, {"status": "FAILED", "error": "late"}) is None
+        assert tx.finish_activity(aid + 100, {"status": "COMPLETED"}) is None
+        with pytest.raises(ValueError):
+            tx.finish_activity(aid, {"nope": 1})
+    with store.transaction() as tx:
+        row = tx.get_activity(aid)
+        assert row is not None and (row["status"], row["error"]) == ("COMPLETED", None)
+
+
+def test_wake_workflow_marks_only_a_live_one(store: Store) -> None:
+    add_workflow(store, "live", needs_dispatch=0, status="RUNNING")
+    add_workflow(store, "done", needs_dispatch=0, status="COMPLETED")
+    with store.transaction(write=True) as tx:
+        woken = tx.wake_workflow("live")
+        assert woken is not None
+        assert (woken["id"], woken["needs_dispatch"], woken["status"]) == ("live", 1, "RUNNING")
+        assert tx.wake_workflow("done") is None
+        assert tx.wake_workflow("missing") is None
+    with store.transaction() as tx:
+        assert [tx.get_workflow(w)["needs_dispatch"] for w in ("live", "done")] == [1, 0]  # type: ignore[index]
+
+
 def test_activity_claim_respects_backoff_and_sets_timeout(store: Store) -> None:
     add_workflow(store, "w")
     with store.transaction(write=True) as tx:

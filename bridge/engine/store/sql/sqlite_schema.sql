@@ -2,6 +2,10 @@
 -- Table and column names follow assay v0.11.2 (engine-api §2.5); the extra columns and tables
 -- (origin_id, timeout_at, workflow_signal_waits, workflow_side_effects, pid in engine_lock) carry
 -- the corrections of compat-policy.md. Every statement is idempotent (IF NOT EXISTS).
+-- Ids are plain rowids, not AUTOINCREMENT: the engine never deletes events, activities, timers
+-- or signals, so the next id is always one past the highest ever given, without the
+-- sqlite_sequence row every insert would also write (databases made with AUTOINCREMENT keep it,
+-- to the same effect).
 
 CREATE TABLE IF NOT EXISTS namespaces (
     name        TEXT PRIMARY KEY,
@@ -33,10 +37,13 @@ CREATE INDEX IF NOT EXISTS workflows_dispatch ON workflows (task_queue, updated_
 CREATE INDEX IF NOT EXISTS workflows_lease ON workflows (dispatch_last_heartbeat)
     WHERE dispatch_claimed_by IS NOT NULL;
 CREATE INDEX IF NOT EXISTS workflows_namespace ON workflows (namespace, created_at);
-CREATE INDEX IF NOT EXISTS workflows_parent ON workflows (parent_id, created_at);
+-- children only: a top-level workflow (no parent) writes no entry
+DROP INDEX IF EXISTS workflows_parent;
+CREATE INDEX IF NOT EXISTS workflows_children ON workflows (parent_id, created_at)
+    WHERE parent_id IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS workflow_events (
-    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    id           INTEGER PRIMARY KEY,
     workflow_id  TEXT NOT NULL REFERENCES workflows (id),
     seq          INTEGER NOT NULL,
     event_type   TEXT NOT NULL,
@@ -46,7 +53,7 @@ CREATE TABLE IF NOT EXISTS workflow_events (
 );
 
 CREATE TABLE IF NOT EXISTS workflow_activities (
-    id                      INTEGER PRIMARY KEY AUTOINCREMENT,
+    id                      INTEGER PRIMARY KEY,
     workflow_id             TEXT NOT NULL REFERENCES workflows (id),
     seq                     INTEGER NOT NULL,
     name                    TEXT NOT NULL,
@@ -78,7 +85,7 @@ CREATE INDEX IF NOT EXISTS activities_pending ON workflow_activities (scheduled_
     WHERE status = 'PENDING';
 
 CREATE TABLE IF NOT EXISTS workflow_timers (
-    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    id           INTEGER PRIMARY KEY,
     workflow_id  TEXT NOT NULL REFERENCES workflows (id),
     seq          INTEGER NOT NULL,
     fire_at      REAL NOT NULL,
@@ -88,7 +95,7 @@ CREATE TABLE IF NOT EXISTS workflow_timers (
 CREATE INDEX IF NOT EXISTS timers_due ON workflow_timers (fire_at) WHERE fired = 0;
 
 CREATE TABLE IF NOT EXISTS workflow_signals (
-    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    id           INTEGER PRIMARY KEY,
     workflow_id  TEXT NOT NULL REFERENCES workflows (id),
     name         TEXT NOT NULL,
     payload      TEXT,
