@@ -105,13 +105,17 @@ def poll_turn(state: ApiState, args: PollArgs, peek: bool = True) -> Reply | Non
 
     With ``peek`` (a poll's first turn), unless the hub has announced a workflow task on
     the queue since the last claim there, it first reads whether there is anything to claim
-    and claims only then: an idle turn costs one read, not a write transaction. A turn after
-    a wake-up claims at once."""
+    and claims only then: an idle turn costs one read, not a write transaction. If instead
+    an activity task was announced there (and no poll has taken that hint yet), the turn
+    answers ``null`` without reading: the worker goes on to the activity, and its next poll
+    reads. A turn after a wake-up claims at once."""
     engine, hub = state.engine, state.hub
     if state.poll_wait_s <= 0:  # assay's behaviour: answer at once
         task = engine.poll_workflow_task(queue=args.queue, worker_id=args.worker_id)
         return NULL if task is None else Reply(200, task.encode("utf-8"), JSON_TYPE)
     if peek and not hub.expects_workflow_task(args.queue):
+        if hub.take_activity_hint(args.queue):
+            return NULL
         workflow_ready, activity_ready = engine.ready_tasks(queue=args.queue,
                                                             worker_id=args.worker_id)
         if not workflow_ready:

@@ -144,6 +144,8 @@ class Hub:
         self._on_deadline = on_deadline
         # queue -> workflow-task notices not yet matched by a claim: a hint, never a rule
         self._announced: dict[str, int] = {}
+        # queues with an activity-task notice since a poll last took the hint
+        self._activity_hint: set[str] = set()
         self.closing = False
 
     def set_deadline_callback(self, on_deadline: Callable[[float], None] | None) -> None:
@@ -173,6 +175,8 @@ class Hub:
         if kind == "workflow_task":
             queue = str(data.get("queue"))
             self._announced[queue] = self._announced.get(queue, 0) + 1
+        elif kind == "activity_task":
+            self._activity_hint.add(str(data.get("queue")))
         key = None if kind == "event" else _key(kind, data)
         if key is not None and self._thread_waiters.get(key):
             self._wake_threads(key, data.get("record"))
@@ -194,6 +198,17 @@ class Hub:
         turn there: a hint for a poll whether to claim at once or read first. Races only
         make it wrong, never unsafe: the claim decides."""
         return self._announced.get(queue, 0) > 0
+
+    def take_activity_hint(self, queue: str) -> bool:
+        """Whether an activity-task notice on ``queue`` came since the last call that
+        returned True for it (once per run of notices): a hint that a workflow-task poll
+        may answer ``null`` at once, sending its worker to the activity first. Only the first
+        poll after the notices takes it, so a later one reads the store as before."""
+        try:
+            self._activity_hint.remove(queue)
+        except KeyError:
+            return False
+        return True
 
     def claimed_workflow_task(self, queue: str, found: bool) -> None:
         """Note a poll turn's outcome on ``queue``: one notice matched, or none left."""

@@ -257,3 +257,26 @@ def test_a_held_wait_answers_the_record_a_read_gives(engine: EmbeddedEngine, ove
     read = engine.request("GET", path, None, {})[2]
     assert json.loads(read)["status"] in ("COMPLETED", "FAILED", "CANCELLED")
     assert answers["wait"] == read
+
+
+def test_an_activity_notice_sends_the_next_poll_to_the_activity_once(engine: EmbeddedEngine
+                                                                      ) -> None:
+    """A workflow-task poll right after an activity was scheduled answers ``null`` without
+    reading the store (the worker goes to the activity first); the poll after that reads."""
+    def poll() -> bytes:
+        status, _, body = engine.request("POST", "/api/v1/workflow-tasks/poll",
+                                         b'{"queue": "q", "worker_id": "w"}', JSON)
+        assert status == 200
+        return body
+
+    engine.core.start_workflow(workflow_type="T", workflow_id="later", task_queue="q")
+    assert json.loads(poll())["workflow_id"] == "running"
+    engine._hub.claimed_workflow_task("q", False)  # "later" is ready, its notice forgotten
+    status, _, _ = engine.request(
+        "POST", "/api/v1/workflow-tasks/running/commands",
+        json.dumps({"worker_id": "w", "commands": [
+            {"type": "ScheduleActivity", "seq": 1, "name": "a", "task_queue": "q"}]}).encode(),
+        JSON)
+    assert status == 200
+    assert poll() == b"null"
+    assert json.loads(poll())["workflow_id"] == "later"
