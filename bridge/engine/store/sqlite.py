@@ -2,8 +2,10 @@
 
 Connections and durability:
 
-* File databases get one connection per thread (created on first use, closed when the thread
-  ends or by :meth:`SQLiteStore.close`), in WAL mode with ``synchronous=NORMAL``: a commit is durable
+* File databases get one connection per thread for reads (created on first use, closed when the
+  thread ends or by :meth:`SQLiteStore.close`) and one for every write transaction, whichever
+  thread writes (a connection drops its page cache whenever another one has written, so the
+  writes keep theirs warm). All are in WAL mode with ``synchronous=NORMAL``: a commit is durable
   against a process crash; a power loss may drop the last few commits but never corrupts the
   database. That is SQLite's recommended setting for WAL and what a workflow engine on one
   host needs; pass ``synchronous="FULL"`` for power-loss durability at some write cost.
@@ -179,6 +181,20 @@ class SQLiteStore:
                     raise
                 time.sleep(0.005)
 
+    def _thread_connection(self, *, create: bool) -> sqlite3.Connection | None:
+        """The calling thread's connection (the shared one for ``:memory:``), made if
+        ``create``, else None when it has none yet."""
+        try:
+            return self._connection() if create else self._held_connection()
+        except sqlite3.Error as exc:
+            raise translate_error(exc) from exc
+
+    def _held_connection(self) -> sqlite3.Connection | None:
+        if self._memory:
+            return self._shared
+        held: _Held | None = getattr(self._local, "held", None)
+        return None if held is None else held.conn
+
     def _connection(self) -> sqlite3.Connection:
         if self._memory:
             if self._shared is None:
@@ -190,6 +206,21 @@ class SQLiteStore:
             # the thread's storage goes when the thread ends, and its connection with it
             weakref.finalize(held, self._forget, held.conn)
         return held.conn
+
+    def _writer_connection(self) -> sqlite3.Connection:
+        """The connection of every write transaction (the caller holds the writer lock): made
+        on first use, and again if the last writer left it in a transaction it could not roll
+        back."""
+        conn = self._writer_conn
+        if conn is not None and conn.in_transaction:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                self._forget(conn)
+                conn = None
+        if conn is None:
+            conn = self._writer_conn = self._new_connection()
+        return conn
 
     def _forget(self, conn: sqlite3.Connection) -> None:
         """Close the connection of a thread that has ended."""
@@ -277,26 +308,22 @@ class SQLiteTransaction:
                 store._shared_lock.acquire()
                 self._locks.append(store._shared_lock)
             me = threading.get_ident()
-            if store._writer_thread == me:
+            writes = self._write and not store._memory
+            own = store._thread_connection(create=not writes)
+            if store._writer_thread == me or (own is not None and own.in_transaction):
                 raise StoreError("nested transactions are not supported")
-            try:
-                conn = store._connection()
-            except sqlite3.Error as exc:
-                raise translate_error(exc) from exc
-            if conn.in_transaction:
-                raise StoreError("nested transactions are not supported")
-            if self._write and not store._memory:
+            conn = own
+            if writes:
                 if not store._writer.acquire(timeout=store._busy_ms / 1000):
                     raise StoreError("database is locked (a writer of this process held it "
                                      "too long)", retryable=True)
                 self._locks.append(store._writer)
                 try:
-                    if store._writer_conn is None:
-                        store._writer_conn = store._new_connection()
+                    conn = store._writer_connection()
                 except sqlite3.Error as exc:
                     raise translate_error(exc) from exc
-                conn = store._writer_conn
                 store._writer_thread = me
+            assert conn is not None
             inner = self._inner = SqlTransaction(
                 SQLiteTx(conn, single=self._single), "BEGIN IMMEDIATE" if self._write else "BEGIN",
                 db_errors=sqlite3.Error, translate=translate_error)

@@ -7,8 +7,11 @@ import os
 import threading
 from pathlib import Path
 
+import pytest
+
 from bridge.engine.store.sqlite import SQLiteStore
 from bridge.engine.store.sqlite_wal import BACKSTOP_PAGES, CHECKPOINT_EVERY
+from bridge.errors import StoreError
 from tests.helpers import wait_until
 
 
@@ -41,6 +44,71 @@ def test_a_thread_that_ends_leaves_no_connection_open(tmp_path: Path) -> None:
             thread.join()
         gc.collect()
         assert _open_files(path) <= baseline + 1
+    finally:
+        store.close()
+
+
+def test_writers_of_every_thread_share_one_connection(tmp_path: Path) -> None:
+    """Write transactions use the store's one writer connection, whichever thread writes, so
+    no writer finds its page cache dropped by another's commit; reads keep their thread's."""
+    path = tmp_path / "engine.db"
+    store = SQLiteStore(str(path))
+    store.open()
+    try:
+        with store.transaction(write=True) as tx:
+            tx.insert_namespace("first", 0.0)
+        baseline = _open_files(path)  # the writer's, the opening thread's, the checkpointer's
+        wrote, done = threading.Barrier(6), threading.Event()
+
+        def write(i: int) -> None:
+            with store.transaction(write=True) as tx:
+                tx.insert_namespace(f"t-{i}", float(i))
+            wrote.wait(10)
+            done.wait(10)  # alive, with whatever connection it holds, until counted
+
+        threads = [threading.Thread(target=write, args=(i,)) for i in range(5)]
+        for thread in threads:
+            thread.start()
+        wrote.wait(10)
+        assert _open_files(path) == baseline
+        done.set()
+        for thread in threads:
+            thread.join()
+        with store.transaction() as tx:
+            assert len(tx.list_namespaces()) == 7
+    finally:
+        store.close()
+
+
+def test_a_transaction_inside_a_write_is_refused_at_once(tmp_path: Path) -> None:
+    store = SQLiteStore(str(tmp_path / "engine.db"), busy_timeout_s=30)
+    store.open()
+    try:
+        with store.transaction(write=True):
+            for write in (True, False):
+                with pytest.raises(StoreError, match="nested"):
+                    with store.transaction(write=write):
+                        pass
+        with store.transaction(write=True) as tx:  # the writer was left usable
+            tx.insert_namespace("after", 0.0)
+    finally:
+        store.close()
+
+
+def test_a_writer_connection_left_in_a_transaction_is_rolled_back_for_the_next(
+        tmp_path: Path) -> None:
+    store = SQLiteStore(str(tmp_path / "engine.db"))
+    store.open()
+    try:
+        with store.transaction(write=True) as tx:
+            tx.insert_namespace("kept", 0.0)
+        left = store._writer_connection()  # as a commit whose rollback failed leaves it
+        left.execute("BEGIN IMMEDIATE")
+        left.execute("INSERT INTO namespaces (name, created_at) VALUES ('lost', 0)")
+        with store.transaction(write=True) as tx:
+            tx.insert_namespace("next", 0.0)
+        with store.transaction() as tx:
+            assert sorted(n["name"] for n in tx.list_namespaces()) == ["kept", "main", "next"]
     finally:
         store.close()
 
