@@ -92,6 +92,12 @@ class SqlTransaction(Generic[T]):
                 logger.warning("rollback failed", exc_info=True)
 
 
+def _sets(fields: Mapping[str, Any], allowed: frozenset[str]) -> tuple[str, list[Any]]:
+    """The ``SET`` list of an UPDATE of ``fields`` (checked against ``allowed``) and its values."""
+    names = checked_columns(fields, allowed)
+    return ", ".join(f"{n} = ?" for n in names), [fields[n] for n in names]
+
+
 def _float(value: Any) -> float | None:
     return None if value is None else float(value)
 
@@ -178,11 +184,9 @@ class SqlTx:
 
     def _update(self, table: str, where: str, key: Sequence[Any], fields: Mapping[str, Any],
                 allowed: frozenset[str]) -> None:
-        names = checked_columns(fields, allowed)
-        if not names:
-            return
-        sets = ", ".join(f"{n} = ?" for n in names)
-        self._w(f"UPDATE {table} SET {sets} WHERE {where}", [fields[n] for n in names] + list(key))
+        sets, values = _sets(fields, allowed)
+        if sets:
+            self._w(f"UPDATE {table} SET {sets} WHERE {where}", values + list(key))
 
     def _lock(self) -> str:
         return self._lock_clause() if self.write else ""
@@ -307,11 +311,10 @@ class SqlTx:
         self._update("workflow_activities", "id = ?", (activity_id,), fields, ACTIVITY_COLUMNS)
 
     def finish_activity(self, activity_id: int, fields: Mapping[str, Any]) -> Row | None:
-        names = checked_columns(fields, ACTIVITY_COLUMNS)
-        sets = ", ".join(f"{n} = ?" for n in names)
+        sets, values = _sets(fields, ACTIVITY_COLUMNS)
         return self._one(f"UPDATE workflow_activities SET {sets} WHERE id = ? AND status NOT IN"
                          " ('COMPLETED','FAILED','CANCELLED') RETURNING *",
-                         [fields[n] for n in names] + [activity_id])
+                         values + [activity_id])
 
     def list_activities(self, workflow_id: str, statuses: Sequence[str]) -> list[Row]:
         match, params = self._in("status", statuses)

@@ -181,30 +181,25 @@ class SQLiteStore:
                     raise
                 time.sleep(0.005)
 
-    def _thread_connection(self, *, create: bool) -> sqlite3.Connection | None:
-        """The calling thread's connection (the shared one for ``:memory:``), made if
-        ``create``, else None when it has none yet."""
-        try:
-            return self._connection() if create else self._held_connection()
-        except sqlite3.Error as exc:
-            raise translate_error(exc) from exc
-
     def _held_connection(self) -> sqlite3.Connection | None:
+        """The calling thread's connection (the shared one for ``:memory:``), or None when it
+        has none yet."""
         if self._memory:
             return self._shared
         held: _Held | None = getattr(self._local, "held", None)
         return None if held is None else held.conn
 
     def _connection(self) -> sqlite3.Connection:
+        """The calling thread's connection, made on first use."""
+        conn = self._held_connection()
+        if conn is not None:
+            return conn
         if self._memory:
-            if self._shared is None:
-                self._shared = self._new_connection()
-            return self._shared
-        held: _Held | None = getattr(self._local, "held", None)
-        if held is None:
-            held = self._local.held = _Held(self._new_connection())
-            # the thread's storage goes when the thread ends, and its connection with it
-            weakref.finalize(held, self._forget, held.conn)
+            conn = self._shared = self._new_connection()
+            return conn
+        held = self._local.held = _Held(self._new_connection())
+        # the thread's storage goes when the thread ends, and its connection with it
+        weakref.finalize(held, self._forget, held.conn)
         return held.conn
 
     def _writer_connection(self) -> sqlite3.Connection:
@@ -223,7 +218,7 @@ class SQLiteStore:
         return conn
 
     def _forget(self, conn: sqlite3.Connection) -> None:
-        """Close the connection of a thread that has ended."""
+        """Close a connection no longer used (a thread's that has ended, or a broken writer's)."""
         with self._all_lock:
             if conn in self._all:
                 self._all.remove(conn)
@@ -309,7 +304,10 @@ class SQLiteTransaction:
                 self._locks.append(store._shared_lock)
             me = threading.get_ident()
             writes = self._write and not store._memory
-            own = store._thread_connection(create=not writes)
+            try:  # a writer only checks its own connection, and makes none
+                own = store._held_connection() if writes else store._connection()
+            except sqlite3.Error as exc:
+                raise translate_error(exc) from exc
             if store._writer_thread == me or (own is not None and own.in_transaction):
                 raise StoreError("nested transactions are not supported")
             conn = own
