@@ -19,13 +19,13 @@ from typing import Any
 from bridge.engine.op import Op, is_terminal
 from bridge.engine.ops.workflows import require_workflow
 from bridge.engine.records import activity_record, optional_json_text, parse_json_text
-from bridge.engine.store.base import Row
+from bridge.engine.store.base import FINISHED_ACTIVITY_STATUSES, Row
 from bridge.errors import ConflictError, NotFoundError
 
 logger = logging.getLogger(__name__)
 
 ALL_STATUSES = ("PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED")
-FINISHED = frozenset({"COMPLETED", "FAILED", "CANCELLED"})
+FINISHED = frozenset(FINISHED_ACTIVITY_STATUSES)
 
 #: assay's retry defaults (engine-api §3.5.1).
 DEFAULT_MAX_ATTEMPTS = 3

@@ -45,6 +45,8 @@ Row = dict[str, Any]
 
 #: Workflow statuses that are final (engine-api §2.1), in a fixed order for SQL.
 TERMINAL_STATUSES: tuple[str, ...] = tuple(sorted(wire.TERMINAL_STATUSES))
+#: Statuses of an activity that is done with: it is not claimed, retried or finished again.
+FINISHED_ACTIVITY_STATUSES: tuple[str, ...] = ("CANCELLED", "COMPLETED", "FAILED")
 
 #: Capabilities a store may declare in ``Store.capabilities``; tests skip only by capability.
 CAP_INSTANCE_LOCK = "instance_lock"

@@ -25,6 +25,7 @@ from typing import Any, Generic, TypeVar
 
 from bridge.engine.store.base import (
     ACTIVITY_COLUMNS,
+    FINISHED_ACTIVITY_STATUSES,
     SCHEDULE_COLUMNS,
     TERMINAL_STATUSES,
     WORKER_COLUMNS,
@@ -34,7 +35,13 @@ from bridge.engine.store.base import (
     checked_columns,
 )
 
-_TERMINAL_SQL = "(" + ",".join(f"'{s}'" for s in TERMINAL_STATUSES) + ")"
+
+def _sql_list(values: Sequence[str]) -> str:
+    return "(" + ",".join(f"'{v}'" for v in values) + ")"
+
+
+_TERMINAL_SQL = _sql_list(TERMINAL_STATUSES)
+_FINISHED_ACTIVITY_SQL = _sql_list(FINISHED_ACTIVITY_STATUSES)
 
 logger = logging.getLogger(__name__)
 
@@ -312,8 +319,8 @@ class SqlTx:
 
     def finish_activity(self, activity_id: int, fields: Mapping[str, Any]) -> Row | None:
         sets, values = _sets(fields, ACTIVITY_COLUMNS)
-        return self._one(f"UPDATE workflow_activities SET {sets} WHERE id = ? AND status NOT IN"
-                         " ('COMPLETED','FAILED','CANCELLED') RETURNING *",
+        return self._one(f"UPDATE workflow_activities SET {sets} WHERE id = ? AND status NOT IN "
+                         + _FINISHED_ACTIVITY_SQL + " RETURNING *",
                          values + [activity_id])
 
     def list_activities(self, workflow_id: str, statuses: Sequence[str]) -> list[Row]:
