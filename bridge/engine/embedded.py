@@ -43,6 +43,7 @@ from bridge.engine.config import DEFAULT_BACKEND_URL, DEFAULT_MAX_BODY_BYTES, Se
 from bridge.engine.inprocess import Answer, call_app
 from bridge.engine.running import RunningCore
 from bridge.engine.server import UvicornServer, format_url, http_name
+from bridge.engine.turn import Turn
 from bridge.errors import EngineClosedError
 
 if TYPE_CHECKING:
@@ -104,7 +105,8 @@ class EmbeddedEngine:
             dispatch_timeout_s=dispatch_timeout_s, engine_threads=engine_threads,
             max_body_bytes=max_body_bytes, db_pool_size=db_pool_size)
         self._graceful_timeout_s = graceful_timeout_s
-        self._hub = Hub()
+        self._turn = Turn()
+        self._hub = Hub(turn=self._turn)
         self._lock = threading.Lock()  # taken bare on every request: no Python frames
         self._gate = threading.Condition(self._lock)
         self._direct_calls = 0  # requests answered in their callers' threads right now
@@ -177,15 +179,19 @@ class EmbeddedEngine:
             if threading.get_ident() == self._thread.ident:
                 raise RuntimeError("EmbeddedEngine.request was called on the engine's own loop")
             self._direct_calls += 1
+        turn = self._turn
+        turn.enter()
         try:
             answer = self._direct.answer(method, path, body, headers or {})
         finally:
+            turn.leave()
             with self._lock:
                 self._direct_calls -= 1
                 if self._closed and not self._direct_calls:
                     self._gate.notify_all()  # close() waits for the last one
         if answer is not None:
             return answer
+        turn.block()  # the loop answers: this thread only waits
         with self._gate:
             self._check_open()
             future = asyncio.run_coroutine_threadsafe(

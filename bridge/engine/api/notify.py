@@ -28,8 +28,12 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
 from bridge.wire import SHARED_NOTICE_KINDS, NoticeKind
+
+if TYPE_CHECKING:
+    from bridge.engine.turn import Turn
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +111,15 @@ class ThreadSubscription:
     def wait(self, timeout_s: float) -> bool:
         """Block up to ``timeout_s`` for a wake-up; True if woken. Clears it."""
         if timeout_s > 0:
-            woken = self._gate.acquire(timeout=timeout_s)
+            turn = self._hub.turn
+            if turn is None:
+                woken = self._gate.acquire(timeout=timeout_s)
+            else:
+                turn.block()
+                try:
+                    woken = self._gate.acquire(timeout=timeout_s)
+                finally:
+                    turn.enter()
         else:
             woken = self._gate.acquire(blocking=False)
         if woken:
@@ -133,9 +145,13 @@ class Hub:
 
     Args:
         on_deadline: called (in the notifying thread) with the epoch time of a new deadline.
+        turn: the turn of the embedded engine's in-process callers, given up while one of
+            them waits here (:meth:`subscribe_here`).
     """
 
-    def __init__(self, on_deadline: Callable[[float], None] | None = None) -> None:
+    def __init__(self, on_deadline: Callable[[float], None] | None = None, *,
+                 turn: Turn | None = None) -> None:
+        self.turn = turn
         self._loop: asyncio.AbstractEventLoop | None = None
         self._waiters: dict[Key, set[Subscription]] = {}
         self._thread_waiters: dict[Key, set[ThreadSubscription]] = {}
