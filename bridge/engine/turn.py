@@ -40,8 +40,8 @@ class Turn:
         grace_s: the longest a holder may be away from the engine and keep it.
     """
 
-    __slots__ = ("quantum_s", "grace_s", "_cond", "_owner", "_since", "_away_since",
-                 "_waiting", "handoffs")
+    __slots__ = ("quantum_s", "grace_s", "_cond", "_owner", "_since", "_away", "_waiting",
+                 "handoffs")
 
     def __init__(self, quantum_s: float = QUANTUM_S, grace_s: float = GRACE_S) -> None:
         self.quantum_s = quantum_s
@@ -49,7 +49,9 @@ class Turn:
         self._cond = threading.Condition(threading.Lock())
         self._owner: int | None = None
         self._since = 0.0  # when the holder took the turn
-        self._away_since: float | None = None  # when the holder left its last call
+        # (thread, when) the holder left its last call; set without the lock, so it names the
+        # thread it is about: a holder whose turn was just taken cannot mark the new one away
+        self._away: tuple[int, float] | None = None
         self._waiting = 0
         #: How many times a thread took the turn from no one or from another (benchmarks).
         self.handoffs = 0
@@ -64,7 +66,7 @@ class Turn:
         the holder has had it for a quantum or been away for the grace (it is then taken)."""
         me = threading.get_ident()
         if self._owner == me:
-            self._away_since = None  # the holder's own calls: no lock
+            self._away = None  # the holder's own calls: no lock
             return
         with self._cond:
             if self._owner is not None or self._waiting:
@@ -76,12 +78,13 @@ class Turn:
             self.handoffs += 1
             self._owner = me
             self._since = time.monotonic()
-            self._away_since = None
+            self._away = None
 
     def leave(self) -> None:
         """Called as an engine call ends: the caller keeps the turn, away from the engine."""
-        if self._owner == threading.get_ident():
-            self._away_since = time.monotonic()
+        me = threading.get_ident()
+        if self._owner == me:
+            self._away = (me, time.monotonic())
 
     def block(self) -> None:
         """Called before the caller blocks in the engine (a held wait): the turn is free."""
@@ -95,9 +98,9 @@ class Turn:
         # Rechecked at least every grace_s: a holder leaving its call does not notify.
         while self._owner is not None:
             deadline = self._since + self.quantum_s
-            away = self._away_since
-            if away is not None:
-                deadline = min(deadline, away + self.grace_s)
+            away = self._away
+            if away is not None and away[0] == self._owner:
+                deadline = min(deadline, away[1] + self.grace_s)
             left = deadline - time.monotonic()
             if left <= 0:
                 return  # the holder's time is up: the turn is taken from it
