@@ -153,9 +153,11 @@ def install_engine_hooks(
             while True:
                 failure: HttpTransportError | None = None
                 try:
-                    with transport.engine_call():
-                        resp = rt.call(original_api.get(), method, path, body,
-                                       reraise=(HttpTransportError,))
+                    resp = transport.api_call(rt, method, path, body)
+                    if resp is None:
+                        with transport.engine_call():
+                            resp = rt.call(original_api.get(), method, path, body,
+                                           reraise=(HttpTransportError,))
                 except HttpTransportError as exc:
                     failure, reason = exc, f"engine unreachable ({exc})"
                 else:

@@ -70,6 +70,11 @@ class EngineTransport:
         their table bodies keeping the empty objects the worker was given as ``{}``."""
         return EngineCall(self._http, self.send)
 
+    def api_call(self, rt: LuaHost, method: Any, path: Any, body: Any) -> Any:
+        """workflow.lua's ``M._api(method, path, body)`` answered by the transport itself, or
+        None: send it through workflow.lua's own ``M._api`` (what this transport does)."""
+        return None
+
     def send(self, req: HttpRequest) -> HttpResponse:
         """Send one request (a transport for :class:`~bridge.globals.http.HttpRequest`)."""
         if not req.url.startswith("http://") or not direct_ok():
