@@ -13,8 +13,8 @@ the holder
 * has held it for ``quantum_s`` (the waiter takes it; the former holder waits at its next
   engine call).
 
-The turn is advisory: it orders the callers, it guards no state. A caller never waits longer
-than one quantum, and the engine is as correct without it.
+The turn is advisory: it orders the callers, it guards no state. No caller waits on one holder
+for longer than a quantum, and the engine is as correct without the turn.
 """
 
 from __future__ import annotations
