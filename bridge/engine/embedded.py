@@ -128,6 +128,7 @@ class EmbeddedEngine:
                                             daemon=True)
             self._thread.start()
             self._ready.result()
+            self._loop_ident = self._thread.ident  # read on every request
         except BaseException:
             self._running.close()
             raise
@@ -176,7 +177,7 @@ class EmbeddedEngine:
         with self._lock:
             if self._closed:
                 raise EngineClosedError("the engine was closed")
-            if threading.get_ident() == self._thread.ident:
+            if threading.get_ident() == self._loop_ident:
                 raise RuntimeError("EmbeddedEngine.request was called on the engine's own loop")
             self._direct_calls += 1
         turn = self._turn

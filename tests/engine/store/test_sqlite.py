@@ -151,3 +151,23 @@ def test_close_ends_the_checkpoint_thread(tmp_path: Path) -> None:
         assert len(threads()) == before
     finally:
         memory.close()
+
+
+def test_a_write_naming_a_column_the_table_lacks_is_refused_every_time(tmp_path: Path) -> None:
+    store = SQLiteStore(str(tmp_path / "engine.db"))
+    store.open()
+    try:
+        for _ in range(2):  # the statements are cached: a refusal is not
+            with pytest.raises(ValueError, match=r"unknown column\(s\): \['bogus'\]"), \
+                    store.transaction(write=True) as tx:
+                tx._insert("namespaces", {"name": "n", "bogus": 1}, frozenset({"name"}))
+            with pytest.raises(ValueError, match=r"unknown column\(s\): \['bogus'\]"), \
+                    store.transaction(write=True) as tx:
+                tx._update("namespaces", "name = ?", ["n"], {"bogus": 1}, frozenset({"name"}))
+        with store.transaction(write=True) as tx:
+            tx._insert("namespaces", {"name": "n", "created_at": 1.0},
+                       frozenset({"name", "created_at"}))
+        with store.transaction() as tx:
+            assert "n" in [ns["name"] for ns in tx.list_namespaces()]
+    finally:
+        store.close()
