@@ -12,7 +12,7 @@ one app, never a second code path:
   the app's endpoints run; a held poll or ``/wait`` waits in that thread too, woken by the hub.
   Anything else goes to the app on the loop (:func:`bridge.engine.inprocess.call_app`) while
   the calling thread blocks. ``Worker(engine=...)`` and ``Client(engine=...)`` send their
-  calls here;
+  calls here, and take turns at it (:mod:`bridge.engine.turn`);
 * :meth:`EmbeddedEngine.serve` opens a real uvicorn server on the same loop and app, so other
   processes (the CLI, workers elsewhere) can use the engine too.
 
