@@ -35,7 +35,7 @@ Rules every store must keep (``tests/engine/store/test_contract.py`` checks them
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -83,8 +83,9 @@ WORKER_COLUMNS = frozenset({
     "registered_at"})
 
 
-def checked_columns(fields: Mapping[str, Any], allowed: frozenset[str]) -> list[str]:
-    """The keys of ``fields`` in order; ValueError naming any that ``allowed`` lacks."""
+def checked_columns(fields: Iterable[str], allowed: frozenset[str]) -> list[str]:
+    """The column names ``fields`` gives (a row's keys), in order; ValueError naming any that
+    ``allowed`` lacks."""
     names = list(fields)
     unknown = [n for n in names if n not in allowed]
     if unknown:

@@ -20,7 +20,6 @@ Every statement is written here with ``?`` placeholders. A dialect subclass
 from __future__ import annotations
 
 import functools
-
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
@@ -111,13 +110,13 @@ def _sets(fields: Mapping[str, Any], allowed: frozenset[str]) -> tuple[str, list
 # out once (a generator and a join a column otherwise, ~70 a workflow).
 @functools.lru_cache(maxsize=512)
 def _set_list(names: tuple[str, ...], allowed: frozenset[str]) -> str:
-    checked_columns(dict.fromkeys(names), allowed)
+    checked_columns(names, allowed)
     return ", ".join(f"{n} = ?" for n in names)
 
 
 @functools.lru_cache(maxsize=512)
 def _insert_sql(table: str, names: tuple[str, ...], allowed: frozenset[str], conflict: str) -> str:
-    checked_columns(dict.fromkeys(names), allowed)
+    checked_columns(names, allowed)
     return f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))}) {conflict}"
 
 
