@@ -31,6 +31,8 @@ TERMINAL_STATUSES = frozenset({"COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"})
 DEFAULT_NAMESPACE = "main"
 #: The task queue of a workflow or schedule that names none (workflow.lua's default too).
 DEFAULT_QUEUE = "default"
+#: Where the engine's HTTP API lives under its base URL (workflow.lua's ``M._api`` adds it too).
+API_PREFIX = "/api/v1"
 
 #: What the engine core announces after a commit (bridge/engine/notify.py says what each carries).
 NoticeKind = Literal["workflow_task", "activity_task", "deadline", "event", "workflow_terminal"]

@@ -32,6 +32,7 @@ from bridge.errors import (
     WorkflowNotFoundError,
 )
 from bridge.wire import (
+    API_PREFIX,
     DEFAULT_NAMESPACE,
     DEFAULT_QUEUE,
     IN_PROCESS_URL,
@@ -315,7 +316,7 @@ class Client:
               missing: type[NotFoundError] = NotFoundError,
               conflict: type[ConflictError] = ConflictError,
               read_timeout: float | None = None) -> Any:
-        url = f"{self.url}/api/v1{path}"
+        url = f"{self.url}{API_PREFIX}{path}"
         deadline = time.monotonic() + (0.0 if self._answered else self.wait_engine)
         delay = 0.05
         while True:

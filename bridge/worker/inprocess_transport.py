@@ -22,6 +22,7 @@ from bridge.globals import http
 from bridge.globals.args import is_table
 from bridge.globals.http import HttpRequest, HttpResponse, HttpTransportError
 from bridge.globals.json import encode_lua_value
+from bridge.wire import API_PREFIX
 from bridge.worker.transport import EngineTransport
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ class InProcessTransport(EngineTransport):
                 return None
             data = encode_lua_value(rt, body, keep_empty_objects=True)
             headers["Content-Type"] = "application/json"
-        target = "/api/v1" + path.decode("utf-8", "replace")
+        target = API_PREFIX + path.decode("utf-8", "replace")
         try:
             status, answer_headers, content = self._engine.request(verb, target, data, headers)
         except EngineClosedError:

@@ -29,13 +29,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from bridge.engine.api import jwt_auth
 from bridge.engine.api.errors import error_response
 from bridge.engine.api.state import ApiState
+from bridge.wire import API_PREFIX
 
 logger = logging.getLogger(__name__)
 
 OPEN_PATHS = frozenset(
-    {"/api/v1/health", "/api/v1/version", "/api/v1/openapi.json", "/api/v1/docs"}
+    {f"{API_PREFIX}/health", f"{API_PREFIX}/version", f"{API_PREFIX}/openapi.json",
+     f"{API_PREFIX}/docs"}
 )
-API_PREFIX = "/api/v1"
 METRICS_PATH = "/metrics"
 CACHE_S = 30.0
 MISSING_MESSAGE = "Missing Authorization: Bearer <api-key>"

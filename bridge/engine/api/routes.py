@@ -21,8 +21,7 @@ from bridge.engine.api import (
     workflows,
 )
 from bridge.engine.api.openapi import docs_html, openapi_json
-
-API = "/api/v1"
+from bridge.wire import API_PREFIX as API
 
 
 def _hot(method: str, path: str) -> Route:
