@@ -31,6 +31,7 @@ from pathlib import Path
 from types import TracebackType
 
 from bridge.errors import BridgeError
+from bridge.wire import API_PREFIX
 
 #: How long :meth:`EngineServer.start` waits for the engine to listen.
 DEFAULT_STARTUP_TIMEOUT_S = 30.0
@@ -119,7 +120,7 @@ class EngineServer:
     @property
     def api_url(self) -> str:
         """``url`` plus ``/api/v1``."""
-        return f"{self.url}/api/v1"
+        return f"{self.url}{API_PREFIX}"
 
     @property
     def pid(self) -> int | None:
@@ -288,7 +289,7 @@ class EngineServer:
 
 def _healthy(port: int) -> bool:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=2) as resp:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{API_PREFIX}/health", timeout=2) as resp:
             return bool(resp.status == 200)
     except (urllib.error.URLError, OSError):
         return False
