@@ -93,6 +93,44 @@ def test_after_a_quantum_a_waiter_takes_the_turn_and_the_former_holder_queues() 
     assert float(order[0].split(" after ")[1][:-2]) >= quantum
 
 
+def test_a_waiter_looks_at_a_busy_holder_once_after_the_grace_then_at_the_quantum() -> None:
+    # Every look takes the GIL from the holder for a moment: a holder busy in its calls is not
+    # polled every grace, only once, and then the waiter sleeps until the quantum ends.
+    quantum, grace = 0.4, 0.01
+    turn = Turn(quantum_s=quantum, grace_s=grace)
+    turn.enter()  # and never leaves: a holder busy inside one call
+    took_at = time.monotonic()
+    entered_at: list[float] = []
+
+    def other() -> None:
+        turn.enter()
+        entered_at.append(time.monotonic())
+        turn.block()
+
+    _in_thread(other).join(10)
+    assert entered_at and entered_at[0] - took_at >= quantum
+    assert turn.looks <= 3  # one after the grace, one at the quantum's end, a spurious one
+
+
+def test_a_holder_away_when_the_waiter_looks_loses_the_turn_after_the_grace() -> None:
+    grace = 0.5  # the holder surely leaves before the waiter's first look
+    turn = Turn(quantum_s=LONG, grace_s=grace)
+    turn.enter()  # in a call as the other thread starts waiting
+    entered_at: list[float] = []
+
+    def other() -> None:
+        turn.enter()
+        entered_at.append(time.monotonic())
+
+    thread = _in_thread(other)
+    wait_until(lambda: turn.waiting == 1, 10, what="the other thread to wait for the turn")
+    left_at = time.monotonic()
+    turn.leave()  # away before the waiter's first look, which comes one grace after it began
+    thread.join(10)
+    assert entered_at and entered_at[0] - left_at >= grace
+    assert entered_at[0] - left_at < LONG / 2
+
+
 def _engine_with_worker(tmp_path: Path, quantum_s: float, grace_s: float) -> Any:
     engine = bridge.Engine(f"sqlite:///{tmp_path / 'turn.db'}", poll_wait_s=1.0)
     engine._turn.quantum_s = quantum_s
