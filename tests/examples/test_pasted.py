@@ -4,8 +4,13 @@ ids, so they run one after the other and side by side on one machine."""
 
 from __future__ import annotations
 
+import fcntl
+import tempfile
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import pytest
 
 from tests.examples.readme import ROOT, blocks, run_pasted, section_blocks
 
@@ -25,11 +30,22 @@ def _check(name: str, cwd: Path) -> None:
     assert "Traceback" not in done.stderr, done.stderr[-5000:]
 
 
+@pytest.fixture
+def example_ports() -> Iterator[None]:
+    """The examples listen on the ports their READMEs name, so the tests that paste them take
+    turns, in other pytest-xdist workers too."""
+    with open(Path(tempfile.gettempdir()) / "assay-bridge-example-ports.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+@pytest.mark.usefixtures("example_ports")
 def test_examples_pasted_one_after_the_other(tmp_path: Path) -> None:
     for name in ["README", *EXAMPLES]:
         _check(name, tmp_path)  # one folder: their database files sit side by side
 
 
+@pytest.mark.usefixtures("example_ports")
 def test_examples_pasted_side_by_side(tmp_path: Path) -> None:
     with ThreadPoolExecutor(max_workers=3) as pool:
         for future in [pool.submit(_check, name, tmp_path / name) for name in ("README", "hello", "nightly")]:
