@@ -38,9 +38,9 @@ from bridge.engine.api.parsing import (
 )
 from bridge.engine.api.reply import EMPTY, JSON_TYPE, Reply, json_reply
 from bridge.engine.api.state import ApiState
-from bridge.wire import API_PREFIX, DEFAULT_NAMESPACE, DEFAULT_QUEUE, TERMINAL_STATUSES
+from bridge.wire import API_PREFIX as API
+from bridge.wire import DEFAULT_NAMESPACE, DEFAULT_QUEUE, TERMINAL_STATUSES
 
-API = API_PREFIX
 
 #: The idle answer of the workflow-task poll: the bare JSON ``null``, as assay sends it.
 NULL = Reply(200, b"null", JSON_TYPE)

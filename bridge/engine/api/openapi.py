@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from bridge._version import __version__
-from bridge.wire import API_PREFIX
+from bridge.wire import API_PREFIX as _A
 
 _S = "#/components/schemas/"
 
@@ -119,7 +119,6 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "Version": _obj(["service", "version"], service=_STR, version=_STR, assay_compat=_STR),
 }
 
-_A = API_PREFIX
 
 # (method, path) -> (tag, summary, request schema or None, success status, response or None).
 # A response of None means an empty body; a str names a schema; "[X]" is an array of X.
