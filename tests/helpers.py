@@ -66,6 +66,8 @@ class _Handler(QuietHandler):
             self._reply(int(path.rsplit("/", 1)[1]), b"status body", "text/plain")
         elif path == "/binary":
             self._reply(200, b"\xff\x00abc", "application/octet-stream")
+        elif path == "/latin-text":  # text/plain with no charset: requests reads ISO-8859-1
+            self._reply(200, "café".encode(), "text/plain")
         elif path == "/headers":
             self.send_response(200)
             self.send_header("Set-Cookie", "a=1")

@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 import requests
 
-from bridge.client.direct import DirectSender, Sender
+from bridge.client.direct import DirectSender, Reply, Sender
 from bridge.errors import (
     ConfigError,
     ConflictError,
@@ -322,7 +322,7 @@ class Client:
         while True:
             timeout = (self.timeout, read_timeout or self.timeout)
             try:
-                resp = None if self._direct is None else \
+                resp: Reply | requests.Response | None = None if self._direct is None else \
                     self._direct.send(method, url, body, params, timeout)
                 if resp is None:
                     resp = self._session.request(method, url, json=body, params=params,
@@ -465,7 +465,7 @@ def _reason(exc: requests.RequestException) -> str:
     return text
 
 
-def _error_text(resp: requests.Response) -> str:
+def _error_text(resp: requests.Response | Reply) -> str:
     try:
         data = resp.json()
     except ValueError:

@@ -2,10 +2,11 @@
 
 ``Client(engine=...)`` sends each call through :class:`InProcessSender`: the body, query and
 headers ``requests`` would send, handed to :meth:`~bridge.wire.InProcessEngine.request`
-(no socket, none of ``requests``' per-call work), and the answer as a ``requests.Response``, so
-``Client._call`` keeps its one code path (the same statuses, the same exceptions). A call the
-sender cannot encode as ``requests`` would goes through the session, on which the client mounts
-:class:`InProcessAdapter` for the engine's base URL: the same last hop. Timeouts do not apply
+(no socket, none of ``requests``' per-call work), and the answer as a
+:class:`~bridge.client.direct.Reply`, so ``Client._call`` keeps its one code path (the same
+statuses, the same exceptions). A call the sender cannot encode as ``requests`` would goes
+through the session, on which the client mounts :class:`InProcessAdapter` for the engine's
+base URL: the same last hop. Timeouts do not apply
 in-process; the engine bounds ``/wait`` itself.
 """
 
@@ -23,7 +24,7 @@ from requests.models import PreparedRequest, Response
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
 
-from bridge.client.direct import prepare, response
+from bridge.client.direct import Reply, prepare
 
 if TYPE_CHECKING:
     from bridge.wire import InProcessEngine
@@ -49,7 +50,7 @@ class InProcessSender:
         self._json_headers = {**headers, "Content-Type": "application/json"}
 
     def send(self, method: str, url: str, body: Any, params: dict[str, Any] | None,
-             timeout: tuple[float, float]) -> requests.Response | None:
+             timeout: tuple[float, float]) -> Reply | None:
         """The answer to one call, or ``None`` when it must go through the session.
 
         Raises:
@@ -63,7 +64,7 @@ class InProcessSender:
         full, data, headers = prepared
         status, answer_headers, content = self._engine.request(
             method, full[len(self._base):], data, headers)
-        return response(status, answer_headers, content, _reason(status), full)
+        return Reply(status, answer_headers, content, _reason(status), full)
 
     def close(self) -> None:
         """Nothing to close: the engine belongs to its owner."""

@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import requests
 
 from bridge import Client
+from bridge.client.direct import DirectSender
 from tests.helpers import LocalServer, local_http_server
 
 
@@ -57,3 +59,26 @@ def test_a_proxy_variable_sends_the_call_through_requests(
         # through the proxy, in absolute form: the engine itself saw nothing
         assert [r.path for r in proxy.requests] == [f"{server.url}/api/v1/health"]
         assert server.requests == []
+
+
+@pytest.mark.usefixtures("no_proxy_env")
+@pytest.mark.parametrize("path", ["/echo?x=%C3%BC", "/latin-text", "/status/404", "/empty"])
+def test_the_fast_path_reads_an_answer_as_requests_reads_it(server: LocalServer,
+                                                            path: str) -> None:
+    session = requests.Session()
+    sender = DirectSender(session)
+    url = server.url + path
+    fast = sender.send("GET", url, None, None, (5.0, 5.0))
+    plain = session.get(url, timeout=5)
+    sender.close()
+    session.close()
+    assert fast is not None
+    assert (fast.status_code, fast.reason, fast.content, fast.text) == \
+        (plain.status_code, plain.reason, plain.content, plain.text)
+    if plain.headers.get("Content-Type") == "application/json":
+        assert fast.json() == plain.json()
+    else:
+        with pytest.raises(ValueError):
+            plain.json()
+        with pytest.raises(ValueError):
+            fast.json()
