@@ -22,7 +22,7 @@ from __future__ import annotations
 import threading
 from http.client import HTTPMessage
 from types import SimpleNamespace
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from urllib.parse import urlencode
 
 import requests
@@ -41,30 +41,20 @@ _POOL_SIZE = 10
 _DECODED = frozenset({"gzip", "deflate"})
 
 
-class Reply:
+class Reply(NamedTuple):
     """An answer read in full, read as ``Client._call`` reads a ``requests.Response``:
     ``status_code``, ``reason``, ``content``, and ``text`` and ``json()`` decoded as
     ``requests`` decodes them: the charset of ``Content-Type`` (UTF-8 for JSON, ISO-8859-1 for
     other text). Where the answer names no charset, it reads UTF-8 where ``requests`` would
-    guess one from the bytes.
+    guess one from the bytes."""
 
-    Args:
-        status: the status code.
-        headers: the headers, names lower-cased.
-        content: the body.
-        reason: the reason phrase.
-        url: the URL the call went to.
-    """
-
-    __slots__ = ("status_code", "headers", "content", "reason", "url")
-
-    def __init__(self, status: int, headers: dict[str, str], content: bytes, reason: str,
-                 url: str) -> None:
-        self.status_code = status
-        self.headers = headers
-        self.content = content
-        self.reason = reason
-        self.url = url
+    status_code: int
+    #: The headers, names lower-cased.
+    headers: dict[str, str]
+    content: bytes
+    reason: str
+    #: The URL the call went to.
+    url: str
 
     @property
     def text(self) -> str:
@@ -84,9 +74,6 @@ class Reply:
             ValueError: it is not JSON.
         """
         return complexjson.loads(self.text)
-
-    def __repr__(self) -> str:
-        return f"<Reply [{self.status_code}]>"
 
 
 class Sender(Protocol):
