@@ -53,8 +53,6 @@ class Reply(NamedTuple):
     headers: dict[str, str]
     content: bytes
     reason: str
-    #: The URL the call went to.
-    url: str
 
     @property
     def text(self) -> str:
@@ -154,7 +152,7 @@ class DirectSender:
             return None
         if answer.set_cookies:
             self._keep_cookies(method, url, answer.set_cookies)
-        return Reply(answer.status, answer.headers, answer.body, answer.reason, url)
+        return Reply(answer.status, answer.headers, answer.body, answer.reason)
 
     def close(self) -> None:
         """Close the idle connections (one in use is kept for its next call)."""

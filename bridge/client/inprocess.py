@@ -64,7 +64,7 @@ class InProcessSender:
         full, data, headers = prepared
         status, answer_headers, content = self._engine.request(
             method, full[len(self._base):], data, headers)
-        return Reply(status, answer_headers, content, _reason(status), full)
+        return Reply(status, answer_headers, content, _reason(status))
 
     def close(self) -> None:
         """Nothing to close: the engine belongs to its owner."""
