@@ -39,6 +39,7 @@ import uvicorn
 from bridge.engine.api.app import create_app
 from bridge.engine.api.direct import DirectPath
 from bridge.engine.api.notify import Hub
+from bridge.engine.cpu_handoff import CpuHandoff
 from bridge.engine.config import DEFAULT_BACKEND_URL, DEFAULT_MAX_BODY_BYTES, ServerSettings
 from bridge.engine.inprocess import Answer, call_app
 from bridge.engine.running import RunningCore
@@ -75,6 +76,11 @@ class EmbeddedEngine:
         max_body_bytes: request bodies above this get 413.
         db_pool_size: the most pooled PostgreSQL connections.
         graceful_timeout_s: how long requests still running may take to finish on :meth:`close`.
+        cpu_handoff: on Linux, a thread blocked in a held poll or ``/wait`` that another
+            thread's in-process call wakes (a client's start waking a worker, a worker's
+            completion waking a client) starts on the CPU of the thread that woke it, which
+            is about to wait in turn (:mod:`bridge.engine.cpu_handoff`). False leaves thread
+            placement to the OS.
 
     Raises:
         ConfigError: a bad backend URL or setting.
@@ -99,6 +105,7 @@ class EmbeddedEngine:
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         db_pool_size: int = 10,
         graceful_timeout_s: float = 10.0,
+        cpu_handoff: bool = True,
     ) -> None:
         settings = ServerSettings(
             port=0, backend_url=backend_url, poll_wait_s=poll_wait_s,
@@ -106,7 +113,8 @@ class EmbeddedEngine:
             max_body_bytes=max_body_bytes, db_pool_size=db_pool_size)
         self._graceful_timeout_s = graceful_timeout_s
         self._turn = Turn()
-        self._hub = Hub(turn=self._turn)
+        self._hub = Hub(turn=self._turn,
+                        cpu_handoff=CpuHandoff.create() if cpu_handoff else None)
         self._lock = threading.Lock()  # taken bare on every request: no Python frames
         self._gate = threading.Condition(self._lock)
         self._direct_calls = 0  # requests answered in their callers' threads right now

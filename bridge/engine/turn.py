@@ -73,6 +73,10 @@ class Turn:
         """How many threads wait for the turn now."""
         return self._waiting
 
+    def held_here(self) -> bool:
+        """Whether the calling thread holds the turn."""
+        return self._owner == threading.get_ident()
+
     def enter(self) -> None:
         """Called as an engine call starts: returns once the caller holds the turn, or once
         the holder has had it for a quantum or been away for the grace (it is then taken)."""

@@ -30,6 +30,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from bridge.engine.cpu_handoff import CpuHandoff
 from bridge.wire import SHARED_NOTICE_KINDS, NoticeKind
 
 if TYPE_CHECKING:
@@ -87,9 +88,10 @@ class ThreadSubscription:
 
     Its wake-up is a lock held from the start and released by :meth:`wake`: waiting is one
     ``acquire`` in C, where a ``threading.Event`` would run a ``Condition`` in Python. Every
-    wake-up happens under the hub's thread lock, which also guards ``_woken``."""
+    wake-up happens under the hub's thread lock, which also guards ``_woken``, ``_blocked``
+    and ``_restore``."""
 
-    __slots__ = ("keys", "record", "_hub", "_woken", "_gate")
+    __slots__ = ("keys", "record", "_hub", "_woken", "_gate", "_thread", "_blocked", "_restore")
 
     def __init__(self, hub: Hub, keys: tuple[Key, ...]) -> None:
         self.keys = keys
@@ -99,32 +101,47 @@ class ThreadSubscription:
         self._woken = False
         self._gate = threading.Lock()
         self._gate.acquire()
+        self._thread = threading.get_native_id()
+        self._blocked = False  # in wait()'s acquire, or about to be
+        self._restore: frozenset[int] | None = None  # the mask a CPU hand-off narrowed
 
-    def wake(self, record: dict[str, Any] | None = None) -> None:
-        """Mark the subscription woken (any thread, holding the hub's thread lock)."""
+    def wake(self, record: dict[str, Any] | None = None,
+             handoff: CpuHandoff | None = None) -> None:
+        """Mark the subscription woken (any thread, holding the hub's thread lock); with
+        ``handoff``, a waiter blocked in :meth:`wait` starts on the calling thread's CPU."""
         if record is not None:
             self.record = record
         if not self._woken:
             self._woken = True
+            if handoff is not None and self._blocked:
+                self._restore = handoff.place(self._thread)
             self._gate.release()
 
     def wait(self, timeout_s: float) -> bool:
         """Block up to ``timeout_s`` for a wake-up; True if woken. Clears it."""
-        if timeout_s > 0:
-            turn = self._hub.turn
-            if turn is None:
-                woken = self._gate.acquire(timeout=timeout_s)
-            else:
-                turn.block()
-                try:
-                    woken = self._gate.acquire(timeout=timeout_s)
-                finally:
-                    turn.enter()
-        else:
+        if timeout_s <= 0:
             woken = self._gate.acquire(blocking=False)
-        if woken:
+            if woken:
+                with self._hub._thread_lock:
+                    self._woken = False
+            return woken
+        turn = self._hub.turn
+        if turn is not None:
+            turn.block()
+        woken = False
+        self._blocked = True
+        try:
+            woken = self._gate.acquire(timeout=timeout_s)
+        finally:
             with self._hub._thread_lock:
-                self._woken = False
+                self._blocked = False
+                if woken:
+                    self._woken = False
+                restore, self._restore = self._restore, None
+            if restore is not None:
+                CpuHandoff.restore(restore)
+            if turn is not None:
+                turn.enter()
         return woken
 
     def __enter__(self) -> ThreadSubscription:
@@ -147,11 +164,14 @@ class Hub:
         on_deadline: called (in the notifying thread) with the epoch time of a new deadline.
         turn: the turn of the embedded engine's in-process callers, given up while one of
             them waits here (:meth:`subscribe_here`).
+        cpu_handoff: with ``turn``, a waiter blocked here that the turn's holder wakes
+            starts on the holder's CPU (:mod:`bridge.engine.cpu_handoff`).
     """
 
     def __init__(self, on_deadline: Callable[[float], None] | None = None, *,
-                 turn: Turn | None = None) -> None:
+                 turn: Turn | None = None, cpu_handoff: CpuHandoff | None = None) -> None:
         self.turn = turn
+        self._cpu_handoff = cpu_handoff if turn is not None else None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._waiters: dict[Key, set[Subscription]] = {}
         self._thread_waiters: dict[Key, set[ThreadSubscription]] = {}
@@ -272,13 +292,17 @@ class Hub:
 
     def _wake_threads(self, key: Key | None, record: dict[str, Any] | None = None) -> None:
         """Wake the thread waiters of ``key`` (None: all of them), handing each the
-        terminal record the notice carried, if any; any thread."""
+        terminal record the notice carried, if any; any thread. Woken by the turn's holder
+        (a client or worker calling in-process), a waiter starts on the holder's CPU."""
+        turn, handoff = self.turn, self._cpu_handoff
+        if handoff is not None and (turn is None or not turn.held_here()):
+            handoff = None
         with self._thread_lock:
             groups = self._thread_waiters.values() if key is None else \
                 [self._thread_waiters.get(key, set())]
             for subs in groups:
                 for sub in subs:
-                    sub.wake(record)
+                    sub.wake(record, handoff)
 
     def _publish(self, data: dict[str, Any]) -> None:
         for queue in self._streams:
