@@ -27,6 +27,7 @@ from bridge.engine.observe import NullObserver, Observer
 from bridge.engine.op import Op
 from bridge.engine.settings import Settings
 from bridge.engine.history import HistoryCache
+from bridge.engine.live import LiveWorkflows
 from bridge.engine.notify import Notifier, NullNotifier, deliver, shared_notices
 from bridge.engine.ops import (
     activities,
@@ -82,6 +83,9 @@ class Engine:
         self._publishes = CAP_SEVERAL_INSTANCES in store.capabilities
         #: Rendered histories of running workflows, for :meth:`poll_workflow_task`.
         self.histories = HistoryCache()
+        #: Workflows known to be running (:meth:`known_running`); None on a store that
+        #: other instances write too.
+        self.live: LiveWorkflows | None = None if self._publishes else LiveWorkflows()
         self._beats: dict[str, float] = {}  # worker id -> when this engine last wrote its beat
         self._served: dict[str, workers.Served] = {}  # worker id -> what it registered to serve
 
@@ -105,19 +109,21 @@ class Engine:
         delay = TX_BACKOFF_S
         started = time.perf_counter()
         attempt = 0
+        op: Op | None = None
         try:
             for attempt in range(1, TX_ATTEMPTS + 1):
                 at = self.clock.now() if now is None else now
                 try:
                     with (self.store.transaction(write=write, one_statement=True)
                           if one_statement else self.store.transaction(write=write)) as tx:
-                        op = Op(tx=tx, now=at, settings=self.settings)
+                        op = Op(tx=tx, now=at, settings=self.settings, live=self.live)
                         result = fn(op, *args, **kwargs)
                         if op.outbox and self._publishes:  # heard only if this commits
                             shared = shared_notices(op.outbox)
                             if shared:
                                 tx.publish(shared)
                 except StoreError as exc:
+                    _rolled_back(op)
                     if not exc.retryable or attempt == TX_ATTEMPTS:
                         raise
                     logger.info("retrying %s after %s (attempt %d)", fn.__name__, exc, attempt)
@@ -132,9 +138,16 @@ class Engine:
                     self.observer.counted(op.counts)
                 return result
         except BaseException:
+            _rolled_back(op)
             self.observer.transaction(fn.__name__, time.perf_counter() - started, attempt, False)
             raise
         raise AssertionError("unreachable")
+
+    def known_running(self, workflow_id: str) -> bool:
+        """True if this engine started the workflow and has not finished it (a transaction
+        doing either may still be open): a ``/wait`` subscribed to its terminal notice may
+        block without reading it first (:mod:`bridge.engine.live`). False when unknown."""
+        return self.live is not None and workflow_id in self.live
 
     def _read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return self._run(fn, *args, write=False, **kwargs)
@@ -452,3 +465,9 @@ class Engine:
                     break
         values = [c for c in candidates if c is not None]
         return min(values) if values else None
+
+
+def _rolled_back(op: Op | None) -> None:
+    """Forget the workflows an operation that did not commit had noted as running."""
+    if op is not None and op.created and op.live is not None:
+        op.live.forget(op.created)

@@ -1,10 +1,12 @@
 """The per-operation context every engine step receives (:class:`Op`): the open transaction,
-``now``, the settings and the notifications to send after commit."""
+``now``, the settings, the notifications to send after commit and the engine's set of
+running workflows."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from bridge.engine.live import LiveWorkflows
 from bridge.engine.notify import DASHBOARD_NAMES
 from bridge.engine.records import parse_json_text, to_json_text
 from bridge.engine.settings import Settings
@@ -21,14 +23,20 @@ class Op:
         tx: the open transaction.
         now: the operation's time (epoch seconds).
         settings: the engine's settings.
+        live: the engine's running workflows, when it keeps them (:mod:`bridge.engine.live`).
     """
 
-    __slots__ = ("tx", "now", "settings", "outbox", "counts")
+    __slots__ = ("tx", "now", "settings", "outbox", "counts", "live", "created")
 
-    def __init__(self, tx: Tx, now: float, settings: Settings) -> None:
+    def __init__(self, tx: Tx, now: float, settings: Settings,
+                 live: LiveWorkflows | None = None) -> None:
         self.tx = tx
         self.now = now
         self.settings = settings
+        self.live = live
+        #: Workflows this operation created and noted in ``live``: dropped again if it does
+        #: not commit.
+        self.created: list[str] = []
         #: Notifications ``(kind, data)`` to deliver once this operation commits.
         self.outbox: list[tuple[NoticeKind, dict[str, Any]]] = []
         #: Counted happenings ``(name, labels)``, handed to the engine's observer after commit.
@@ -38,6 +46,16 @@ class Op:
         """Count one happening (a workflow started, an activity retried ...) once this
         operation commits; see :class:`bridge.engine.observe.Observer`."""
         self.counts.append((what, labels))
+
+    def running(self, workflow_id: str) -> None:
+        """Note a workflow this operation has just inserted as running."""
+        if self.live is not None and self.live.started(workflow_id):
+            self.created.append(workflow_id)
+
+    def finished(self, workflow_id: str) -> None:
+        """Note a workflow this operation is moving to a terminal status."""
+        if self.live is not None:
+            self.live.finished(workflow_id)
 
     def notify(self, kind: NoticeKind, data: dict[str, Any]) -> None:
         """Queue a notification for delivery after commit."""

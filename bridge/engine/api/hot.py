@@ -213,12 +213,15 @@ def wait_turn(state: ApiState, workflow_id: str) -> Reply | None:
 def wait_workflow(state: ApiState, call: HotCall) -> Reply:
     """GET /api/v1/workflows/{id}/wait?timeout=S (extension): the record once terminal, held
     in the calling thread (never the loop's); a live workflow's record (with its
-    ``waiting_on``) after ``timeout`` or when the engine closes."""
+    ``waiting_on``) after ``timeout`` or when the engine closes. A workflow the engine knows
+    to be running is not read before the first wait (:mod:`bridge.engine.live`)."""
     deadline = time.monotonic() + wait_timeout(call)
     workflow_id = call.params["id"]
     with state.hub.subscribe_here(("workflow_terminal", workflow_id)) as sub:
+        running = state.engine.known_running(workflow_id)  # asked once subscribed
         while True:
-            reply = wait_turn(state, workflow_id)
+            reply = None if running else wait_turn(state, workflow_id)
+            running = False
             if reply is not None:
                 return reply
             remaining = deadline - time.monotonic()

@@ -162,13 +162,16 @@ async def _hold_poll(request: Request, state: ApiState, call: HotCall) -> Reply:
 
 
 async def _hold_wait(request: Request, state: ApiState, call: HotCall) -> Reply:
-    """Wait for the workflow to end, up to the call's ``timeout``."""
+    """Wait for the workflow to end, up to the call's ``timeout``; one this engine knows to be
+    running is not read before the first wait."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + hot.wait_timeout(call)
     workflow_id = call.params["id"]
     with state.hub.subscribe(("workflow_terminal", workflow_id)) as sub:
+        running = state.engine.known_running(workflow_id)  # asked once subscribed
         while True:
-            reply = await run_hot(state, hot.wait_turn, state, workflow_id)
+            reply = None if running else await run_hot(state, hot.wait_turn, state, workflow_id)
+            running = False
             if reply is not None:
                 return reply
             if deadline - loop.time() <= 0 or state.hub.closing:  # a live workflow's record

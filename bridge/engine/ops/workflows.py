@@ -77,6 +77,7 @@ def create_run(op: Op, *, workflow_id: str, workflow_type: str, input_text: str 
     }
     if not op.tx.insert_workflow(row):
         return None
+    op.running(workflow_id)
     op.event(workflow_id, "WorkflowStarted", text=input_text)
     op.count("workflow_started", **_labels(row))
     op.announce_task(row)
@@ -153,6 +154,7 @@ def finish(op: Op, wf: Row, status: str, *, event_type: str, payload: Any = None
     if error is not None:
         fields["error"] = error
     op.tx.update_workflow(wf["id"], fields)
+    op.finished(wf["id"])
     wf.update(fields)
     if use_text:
         op.event(wf["id"], event_type, text=text)
