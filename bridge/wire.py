@@ -80,7 +80,13 @@ class InProcessEngine(Protocol):
         ...
 
     def request(self, method: str, path: str, body: bytes | None = None,
-                headers: Mapping[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+                headers: Mapping[str, str] | None = None, *,
+                hold_wakeups: bool = False) -> tuple[int, dict[str, str], bytes]:
         """Answer one API request (``path`` with its query string) as the HTTP API would:
-        ``(status, lower-cased headers, body)``."""
+        ``(status, lower-cased headers, body)``. ``hold_wakeups``: the caller calls again at
+        once, so the threads this call wakes may wait until that call waits or returns."""
+        ...
+
+    def release_wakeups(self) -> None:
+        """Wake the threads whose wake-ups a ``hold_wakeups`` call held back."""
         ...

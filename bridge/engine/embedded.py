@@ -163,7 +163,8 @@ class EmbeddedEngine:
         return self._closed
 
     def request(self, method: str, path: str, body: bytes | None = None,
-                headers: Mapping[str, str] | None = None) -> Answer:
+                headers: Mapping[str, str] | None = None, *,
+                hold_wakeups: bool = False) -> Answer:
         """Answer one API request in-process, exactly as the HTTP API would.
 
         A hot route is answered in the calling thread (a held poll or ``/wait`` waits there for
@@ -175,6 +176,12 @@ class EmbeddedEngine:
             path: the path with its query string, e.g. ``/api/v1/workflows?limit=5``.
             body: the request body (JSON text for the API's POSTs).
             headers: request headers, e.g. ``{"Content-Type": "application/json"}``.
+            hold_wakeups: the calling thread calls the engine again at once (a worker's
+                loop, having reported a task, polls next). The threads of this process that
+                this call wakes (a client's ``/wait``) are then woken when that next call
+                waits or returns, so they do not compete with this thread until it waits.
+                A thread that passes it and then makes no further call must call
+                :meth:`release_wakeups`.
 
         Returns:
             ``(status, headers, body)``, header names lower-cased.
@@ -188,11 +195,18 @@ class EmbeddedEngine:
             if threading.get_ident() == self._loop_ident:
                 raise RuntimeError("EmbeddedEngine.request was called on the engine's own loop")
             self._direct_calls += 1
-        turn = self._turn
+        turn, hub = self._turn, self._hub
         turn.enter()
+        owed = hub.holds_wakeups  # held by a call before this one: they go as this one ends
+        if hold_wakeups:
+            hub.hold_wakeups()
         try:
             answer = self._direct.answer(method, path, body, headers or {})
         finally:
+            if hold_wakeups:
+                hub.stop_holding()
+            elif owed:
+                hub.release_held()
             turn.leave()
             with self._lock:
                 self._direct_calls -= 1
@@ -200,6 +214,7 @@ class EmbeddedEngine:
                     self._gate.notify_all()  # close() waits for the last one
         if answer is not None:
             return answer
+        hub.release_held()
         turn.block()  # the loop answers: this thread only waits
         with self._gate:
             self._check_open()
@@ -209,6 +224,11 @@ class EmbeddedEngine:
             return future.result()
         except concurrent.futures.CancelledError:
             raise EngineClosedError(f"{method} {path}: the engine was closed") from None
+
+    def release_wakeups(self) -> None:
+        """Wake now the threads whose wake-ups a call with ``hold_wakeups`` held back (see
+        :meth:`request`); any thread, any time."""
+        self._hub.release_held()
 
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Also serve the HTTP API on ``host:port`` (0: a free port); returns the URL.

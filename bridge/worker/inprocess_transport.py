@@ -5,7 +5,9 @@ else :data:`~bridge.wire.IN_PROCESS_URL`). The worker's hook on ``M._api`` hands
 :meth:`InProcessTransport.api_call`, which builds the request workflow.lua's ``M._api`` would
 send through the ``http`` global (the same path, the same body bytes) and returns the engine's
 answer as the table ``http.post`` would have returned, without the round trip through Lua and
-the ``http`` global. The engine's :meth:`~bridge.wire.InProcessEngine.request` answers it: the
+the ``http`` global. A report (commands, an activity's completion or failure) holds back the
+wake-ups it causes until the loop's next call, which follows at once, waits or returns; the
+transport releases them when it closes. The engine's :meth:`~bridge.wire.InProcessEngine.request` answers it: the
 same app, the same bytes as over HTTP, no socket. Requests the ``http`` global still sends
 (a body ``M._api`` never passes) take :meth:`InProcessTransport.send`, which answers those to
 the base URL the same way; anything else goes the way
@@ -32,6 +34,9 @@ if TYPE_CHECKING:
 
 #: The methods workflow.lua's ``M._api`` sends (any other it refuses with its own error).
 _METHODS = frozenset({b"GET", b"POST", b"DELETE"})
+#: Ends of the paths of the reports after which ``workflow.listen`` polls at once (a
+#: heartbeat first, at most): their wake-ups may wait for that poll (``hold_wakeups``).
+_REPORTS = (b"/commands", b"/complete", b"/fail")
 
 
 class InProcessTransport(EngineTransport):
@@ -72,11 +77,18 @@ class InProcessTransport(EngineTransport):
             headers["Content-Type"] = "application/json"
         target = API_PREFIX + path.decode("utf-8", "replace")
         try:
-            status, answer_headers, content = self._engine.request(verb, target, data, headers)
+            status, answer_headers, content = self._engine.request(
+                verb, target, data, headers, hold_wakeups=data is not None and path.endswith(_REPORTS))
         except EngineClosedError:
             url = self._prefix[:-1] + target
             raise HttpTransportError(http.transport_failure(verb.lower(), url)) from None
         return http.result_table(rt, HttpResponse(status, answer_headers, content))
+
+    def close(self) -> None:
+        """Wake what this runtime's last report held back (its loop has ended), then close
+        the sockets."""
+        self._engine.release_wakeups()
+        super().close()
 
     def send(self, req: HttpRequest) -> HttpResponse:
         """Answer a request to the engine's base URL in-process; send anything else."""

@@ -25,15 +25,21 @@ class Recording:
     def __init__(self, engine: EmbeddedEngine) -> None:
         self.engine = engine
         self.sent: list[Request] = []
+        self.holding: list[tuple[str, bool]] = []  # (path, hold_wakeups) of each request
 
     @property
     def url(self) -> str | None:
         return self.engine.url
 
     def request(self, method: str, path: str, body: bytes | None = None,
-                headers: Mapping[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+                headers: Mapping[str, str] | None = None, *,
+                hold_wakeups: bool = False) -> tuple[int, dict[str, str], bytes]:
         self.sent.append((method, path, body, {k.lower(): v for k, v in (headers or {}).items()}))
-        return self.engine.request(method, path, body, headers)
+        self.holding.append((path, hold_wakeups))
+        return self.engine.request(method, path, body, headers, hold_wakeups=hold_wakeups)
+
+    def release_wakeups(self) -> None:
+        self.engine.release_wakeups()
 
 
 @pytest.fixture
@@ -114,3 +120,16 @@ def test_a_closed_engine_fails_both_ways_with_the_same_text(setup: Any) -> None:
     texts.append(str(direct.value))
     assert texts[0] == texts[1] == (
         f"http.get failed: error sending request for url ({IN_PROCESS_URL}/api/v1/health)")
+
+
+def test_only_the_reports_after_which_the_loop_polls_hold_their_wakeups(setup: Any) -> None:
+    rt, transport, _, recording = setup
+    body = rt.execute("return { worker_id = 'w', result = 1, error = 'e', commands = {} }")
+    recording.holding.clear()
+    for path in (b"/workflow-tasks/x/commands", b"/tasks/1/complete", b"/tasks/1/fail",
+                 b"/workflow-tasks/poll", b"/tasks/poll", b"/workers/heartbeat",
+                 b"/workflows", b"/workflows/x/cancel"):
+        transport.api_call(rt, b"POST", path, body)
+    transport.api_call(rt, b"GET", b"/workflows/x/complete", None)  # not a report: a GET
+    assert [held for _, held in recording.holding] == [True, True, True] + [False] * 6
+

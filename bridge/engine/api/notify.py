@@ -113,9 +113,22 @@ class ThreadSubscription:
             self.record = record
         if not self._woken:
             self._woken = True
-            if handoff is not None and self._blocked:
-                self._restore = handoff.place(self._thread)
-            self._gate.release()
+            self._release(handoff)
+
+    def hold(self, record: dict[str, Any] | None) -> bool:
+        """Mark the subscription woken without waking its thread yet (holding the hub's
+        thread lock); True if it was not woken already: :meth:`_release` is then owed."""
+        if record is not None:
+            self.record = record
+        if self._woken:
+            return False
+        self._woken = True
+        return True
+
+    def _release(self, handoff: CpuHandoff | None) -> None:
+        if handoff is not None and self._blocked:
+            self._restore = handoff.place(self._thread)
+        self._gate.release()
 
     def wait(self, timeout_s: float) -> bool:
         """Block up to ``timeout_s`` for a wake-up; True if woken. Clears it."""
@@ -125,7 +138,10 @@ class ThreadSubscription:
                 with self._hub._thread_lock:
                     self._woken = False
             return woken
-        turn = self._hub.turn
+        hub = self._hub
+        if hub._held:
+            hub.release_held()  # this thread waits now: what its last call held goes
+        turn = hub.turn
         if turn is not None:
             turn.block()
         woken = False
@@ -133,7 +149,7 @@ class ThreadSubscription:
         try:
             woken = self._gate.acquire(timeout=timeout_s)
         finally:
-            with self._hub._thread_lock:
+            with hub._thread_lock:
                 self._blocked = False
                 if woken:
                     self._woken = False
@@ -183,6 +199,10 @@ class Hub:
         # queues with an activity-task notice since a poll last took the hint
         self._activity_hint: set[str] = set()
         self.closing = False
+        # the thread whose engine call now holds back the wake-ups it causes, and the
+        # waiters woken but not released yet (hold_wakeups)
+        self._holder: int | None = None
+        self._held: list[ThreadSubscription] = []
 
     def set_deadline_callback(self, on_deadline: Callable[[float], None] | None) -> None:
         """Route ``"deadline"`` notices to ``on_deadline`` (the background runner)."""
@@ -255,6 +275,33 @@ class Hub:
                 return
         self._announced.pop(queue, None)
 
+    # -- wake-ups held back by a caller that calls again at once -------------------------
+
+    def hold_wakeups(self) -> None:
+        """Hold back the wake-ups of thread waiters that the calling thread causes, until
+        :meth:`stop_holding`; they stay owed until :meth:`release_held`."""
+        self._holder = threading.get_ident()
+
+    def stop_holding(self) -> None:
+        """End :meth:`hold_wakeups` (what was held stays held)."""
+        self._holder = None
+
+    @property
+    def holds_wakeups(self) -> bool:
+        """Whether wake-ups are held back now, owed to their waiters."""
+        return bool(self._held)
+
+    def release_held(self) -> None:
+        """Wake every waiter whose wake-up was held back (any thread). Done by the turn's
+        holder, they start on its CPU."""
+        turn, handoff = self.turn, self._cpu_handoff
+        if handoff is not None and (turn is None or not turn.held_here()):
+            handoff = None
+        with self._thread_lock:
+            held, self._held = self._held, []
+            for sub in held:
+                sub._release(handoff)
+
     def notify_remote(self, kind: str, data: dict[str, Any]) -> None:
         """Deliver a notice another engine instance published (any thread; never raises)."""
         if kind == "resync":
@@ -294,6 +341,12 @@ class Hub:
         """Wake the thread waiters of ``key`` (None: all of them), handing each the
         terminal record the notice carried, if any; any thread. Woken by the turn's holder
         (a client or worker calling in-process), a waiter starts on the holder's CPU."""
+        if key is not None and self._holder == threading.get_ident():
+            with self._thread_lock:
+                for sub in self._thread_waiters.get(key, ()):
+                    if sub.hold(record):
+                        self._held.append(sub)
+            return
         turn, handoff = self.turn, self._cpu_handoff
         if handoff is not None and (turn is None or not turn.held_here()):
             handoff = None
@@ -383,11 +436,13 @@ class Hub:
         """Mark the hub closing and wake every thread waiter now (any thread), so held calls
         in callers' threads answer without waiting for :meth:`close` on the loop."""
         self.closing = True
+        self.release_held()
         self._wake_threads(None)
 
     def close(self) -> None:
         """Wake every waiter and end every stream (loop thread); used when the server stops."""
         self.closing = True
+        self.release_held()
         self._wake_threads(None)
         for subs in self._waiters.values():
             for sub in subs:
