@@ -100,51 +100,30 @@ def _register(engine: EmbeddedEngine) -> str:
     return str(json.loads(data)["worker_id"])
 
 
-def test_a_poll_woken_by_a_start_is_queued_on_the_starting_threads_cpu(
-        engine_factory: Factory) -> None:
+#: (case, hand-off on, the poller's mask: all CPUs or only the other, woken by an
+#: in-process call) -> the poller's mask as it is woken.
+POLL_CASES = [
+    ("woken by a start, queued on the starting thread's CPU", True, "all", True, "here"),
+    ("switched off, placement left to the OS", False, "all", True, "all"),
+    ("woken from outside the turn (the core itself), left to the OS", True, "all", False, "all"),
+    ("a poller that may not run on the waker's CPU is left alone", True, "there", True, "there"),
+]
+
+
+@pytest.mark.parametrize(("handoff", "mask", "in_process", "at_wake"),
+                         [case[1:] for case in POLL_CASES], ids=[c[0] for c in POLL_CASES])
+def test_where_a_woken_poll_is_queued(engine_factory: Factory, handoff: bool, mask: str,
+                                      in_process: bool, at_wake: str) -> None:
     cpus = sorted(os.sched_getaffinity(0))
     here, there = cpus[0], cpus[1]
-    engine = engine_factory(True)
+    masks = {"all": set(cpus), "here": {here}, "there": {there}}
+    engine = engine_factory(handoff)
     worker_id = _register(engine)
     with _pinned({here}):
         for n in range(ROUNDS):
-            at_wake, after = _woken_poll(engine, worker_id, n, park_on=there, mask=set(cpus))
-            assert (at_wake, after) == ({here}, set(cpus)), f"round {n}"
-
-
-def test_switched_off_the_engine_leaves_placement_to_the_os(engine_factory: Factory) -> None:
-    cpus = sorted(os.sched_getaffinity(0))
-    here, there = cpus[0], cpus[1]
-    engine = engine_factory(False)
-    worker_id = _register(engine)
-    with _pinned({here}):
-        for n in range(3):
-            assert _woken_poll(engine, worker_id, n, park_on=there, mask=set(cpus)) == \
-                (set(cpus), set(cpus))
-
-
-def test_a_wake_up_from_outside_the_turn_leaves_placement_to_the_os(
-        engine_factory: Factory) -> None:
-    cpus = sorted(os.sched_getaffinity(0))
-    here, there = cpus[0], cpus[1]
-    engine = engine_factory(True)
-    worker_id = _register(engine)
-    with _pinned({here}):
-        for n in range(3):
-            assert _woken_poll(engine, worker_id, n, park_on=there, mask=set(cpus),
-                               in_process=False) == (set(cpus), set(cpus))
-
-
-def test_a_waiter_that_may_not_run_on_the_wakers_cpu_is_left_alone(
-        engine_factory: Factory) -> None:
-    cpus = sorted(os.sched_getaffinity(0))
-    here, there = cpus[0], cpus[1]
-    engine = engine_factory(True)
-    worker_id = _register(engine)
-    with _pinned({here}):
-        for n in range(3):
-            assert _woken_poll(engine, worker_id, n, park_on=there, mask={there}) == \
-                ({there}, {there})
+            got = _woken_poll(engine, worker_id, n, park_on=there, mask=masks[mask],
+                              in_process=in_process)
+            assert got == (masks[at_wake], masks[mask]), f"round {n}"
 
 
 def test_a_wait_woken_by_a_completion_is_queued_on_the_completing_threads_cpu(

@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -81,26 +81,35 @@ def _still_held(engine: EmbeddedEngine, answered: Callable[[], bool]) -> None:
     assert not answered()
 
 
-def _start(engine: EmbeddedEngine, workflow_id: str) -> None:
-    _post(engine, "/workflows", {"workflow_type": "T", "workflow_id": workflow_id,
-                                 "task_queue": "q"})
+class Waited(NamedTuple):
+    engine: EmbeddedEngine
+    worker_id: str
+    answered: Callable[[], bool]
 
 
-def test_held_wakeups_go_when_the_next_call_returns(engine: EmbeddedEngine) -> None:
+@pytest.fixture
+def waited(engine: EmbeddedEngine) -> Waited:
+    """A registered worker, workflow ``w`` started, and a ``/wait`` on it held."""
     worker_id = _worker_id(engine)
-    _start(engine, "w")
-    answered = _waiting(engine, "w")
-    _completing_report(engine, worker_id, "w")
-    _still_held(engine, answered)
-    _post(engine, "/workers/heartbeat", {"worker_id": worker_id})
-    assert not engine._hub.holds_wakeups
-    wait_until(answered, 10, what="the wait to answer")
+    _post(engine, "/workflows", {"workflow_type": "T", "workflow_id": "w", "task_queue": "q"})
+    return Waited(engine, worker_id, _waiting(engine, "w"))
 
 
-def test_held_wakeups_go_when_the_next_call_waits(engine: EmbeddedEngine) -> None:
-    worker_id = _worker_id(engine)
-    _start(engine, "w")
-    answered = _waiting(engine, "w")
+def _held_report(waited: Waited) -> None:
+    """``w`` reported complete by this thread, its wake-up held."""
+    _completing_report(waited.engine, waited.worker_id, "w")
+    _still_held(waited.engine, waited.answered)
+
+
+def test_held_wakeups_go_when_the_next_call_returns(waited: Waited) -> None:
+    _held_report(waited)
+    _post(waited.engine, "/workers/heartbeat", {"worker_id": waited.worker_id})
+    assert not waited.engine._hub.holds_wakeups
+    wait_until(waited.answered, 10, what="the wait to answer")
+
+
+def test_held_wakeups_go_when_the_next_call_waits(waited: Waited) -> None:
+    engine, worker_id, answered = waited
     reported = threading.Event()
 
     def worker_loop() -> None:
@@ -117,32 +126,22 @@ def test_held_wakeups_go_when_the_next_call_waits(engine: EmbeddedEngine) -> Non
     thread.join(30)
 
 
-def test_release_wakeups_wakes_them_at_once(engine: EmbeddedEngine) -> None:
-    worker_id = _worker_id(engine)
-    _start(engine, "w")
-    answered = _waiting(engine, "w")
-    _completing_report(engine, worker_id, "w")
-    _still_held(engine, answered)
-    engine.release_wakeups()
-    wait_until(answered, 10, what="the wait to answer")
+def test_release_wakeups_wakes_them_at_once(waited: Waited) -> None:
+    _held_report(waited)
+    waited.engine.release_wakeups()
+    wait_until(waited.answered, 10, what="the wait to answer")
 
 
-def test_closing_the_engine_wakes_what_was_held(engine: EmbeddedEngine) -> None:
-    worker_id = _worker_id(engine)
-    _start(engine, "w")
-    answered = _waiting(engine, "w")
-    _completing_report(engine, worker_id, "w")
-    _still_held(engine, answered)
+def test_closing_the_engine_wakes_what_was_held(waited: Waited) -> None:
+    _held_report(waited)
     began = time.monotonic()
-    engine.close()  # which waits for the calls in callers' threads to end
+    waited.engine.close()  # which waits for the calls in callers' threads to end
     assert time.monotonic() - began < WAIT_S / 2
-    assert answered()
+    assert waited.answered()
 
 
-def test_only_the_holding_threads_wakeups_are_held(engine: EmbeddedEngine) -> None:
-    worker_id = _worker_id(engine)
-    _start(engine, "w")
-    answered = _waiting(engine, "w")
+def test_only_the_holding_threads_wakeups_are_held(waited: Waited) -> None:
+    engine, worker_id, answered = waited
     other = threading.Thread(target=_completing_report, args=(engine, worker_id, "w", False))
     engine._hub.hold_wakeups()  # this thread holds its wake-ups; the report comes from another
     try:

@@ -31,21 +31,23 @@ def reads(engine: EmbeddedEngine) -> float:
                and s.labels.get("operation") == "get_workflow")
 
 
+def wait(engine: EmbeddedEngine, via: str, workflow_id: str) -> tuple[int, Any]:
+    """``/wait`` on ``workflow_id``, in the caller's thread or over HTTP: status and record."""
+    path = f"/api/v1/workflows/{workflow_id}/wait?timeout=20"
+    if via == "direct":
+        status, _, body = engine.request("GET", path)
+    else:
+        assert engine.url is not None
+        got = requests.get(engine.url + path, timeout=30)
+        status, body = got.status_code, got.content
+    return status, json.loads(body)
+
+
 def waiting(engine: EmbeddedEngine, via: str, workflow_id: str) -> Callable[[], Any]:
     """A ``/wait`` on ``workflow_id`` in another thread; call the result for its answer."""
     answers: list[Any] = []
-    path = f"/api/v1/workflows/{workflow_id}/wait?timeout=20"
-
-    def wait() -> None:
-        if via == "direct":
-            status, _, body = engine.request("GET", path)
-        else:
-            assert engine.url is not None
-            got = requests.get(engine.url + path, timeout=30)
-            status, body = got.status_code, got.content
-        answers.append((status, json.loads(body)))
-
-    thread = threading.Thread(target=wait, daemon=True)
+    thread = threading.Thread(target=lambda: answers.append(wait(engine, via, workflow_id)),
+                              daemon=True)
     thread.start()
     wait_until(lambda: engine._hub.waiting(("workflow_terminal", workflow_id)) == 1, 10,
                what="the wait to be held")
@@ -106,11 +108,5 @@ def test_a_wait_on_a_finished_workflow_answers_at_once(tmp_path: Path, via: str)
             engine.serve()
         engine.core.start_workflow(workflow_type="T", workflow_id="w")
         complete(engine, "w")
-        path = "/api/v1/workflows/w/wait?timeout=20"
-        if via == "direct":
-            status, _, body = engine.request("GET", path)
-        else:
-            assert engine.url is not None
-            got = requests.get(engine.url + path, timeout=30)
-            status, body = got.status_code, got.content
-        assert status == 200 and json.loads(body)["status"] == "COMPLETED"
+        status, record = wait(engine, via, "w")
+        assert status == 200 and record["status"] == "COMPLETED"
