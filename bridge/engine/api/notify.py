@@ -139,7 +139,7 @@ class ThreadSubscription:
                     self._woken = False
             return woken
         hub = self._hub
-        if hub._held:
+        if hub.holds_wakeups:
             hub.release_held()  # this thread waits now: what its last call held goes
         turn = hub.turn
         if turn is not None:

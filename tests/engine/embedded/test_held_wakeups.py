@@ -108,6 +108,12 @@ def test_held_wakeups_go_when_the_next_call_returns(waited: Waited) -> None:
     wait_until(waited.answered, 10, what="the wait to answer")
 
 
+def test_a_second_holding_call_releases_what_the_first_held(waited: Waited) -> None:
+    _held_report(waited)
+    _post(waited.engine, "/workers/heartbeat", {"worker_id": waited.worker_id}, hold=True)
+    wait_until(waited.answered, 10, what="the wait to answer")
+
+
 def test_held_wakeups_go_when_the_next_call_waits(waited: Waited) -> None:
     engine, worker_id, answered = waited
     reported = threading.Event()
