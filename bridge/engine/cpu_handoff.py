@@ -22,7 +22,6 @@ Linux only (``os.sched_setaffinity`` and glibc's or musl's ``sched_getcpu``); el
 
 from __future__ import annotations
 
-import ctypes
 import os
 from collections.abc import Callable
 
@@ -31,6 +30,8 @@ def _sched_getcpu() -> Callable[[], int] | None:
     """libc's ``sched_getcpu`` (the calling thread's CPU), or None where it is missing."""
     if not hasattr(os, "sched_setaffinity"):
         return None
+    import ctypes  # here: only an engine that hands CPUs over loads it
+
     try:
         getcpu = ctypes.CDLL(None).sched_getcpu
     except (OSError, AttributeError):
