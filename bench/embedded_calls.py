@@ -49,9 +49,10 @@ Request = Callable[..., tuple[int, dict[str, str], bytes]]
 
 
 @contextmanager
-def engine_on_temp_file() -> Iterator[bridge.Engine]:
+def engine_on_temp_file(cpu_handoff: bool = True) -> Iterator[bridge.Engine]:
     with tempfile.TemporaryDirectory() as tmp, \
-            bridge.Engine(f"sqlite:///{Path(tmp) / 'calls.db'}", poll_wait_s=1.0) as engine:
+            bridge.Engine(f"sqlite:///{Path(tmp) / 'calls.db'}", poll_wait_s=1.0,
+                          cpu_handoff=cpu_handoff) as engine:
         yield engine
 
 
@@ -152,10 +153,10 @@ class Spent:
         self.calls.clear()
 
 
-def measure_threads(workflows: int, kind: str) -> None:
+def measure_threads(workflows: int, kind: str, cpu_handoff: bool = True) -> None:
     workflow_type = {"lua": "LuaOne", "py": "PyOne"}[kind]
     spent = Spent()
-    with engine_on_temp_file() as engine, bridge.Client(engine=engine) as client:
+    with engine_on_temp_file(cpu_handoff) as engine, bridge.Client(engine=engine) as client:
         answer = engine.request
         main = threading.main_thread()
 
@@ -215,12 +216,14 @@ def main() -> None:
     ap.add_argument("--workflows", type=int, default=2000)
     ap.add_argument("--only", choices=("calls", "threads"), default=None)
     ap.add_argument("--kinds", default="lua,py", help="workflows of the threads run: lua, py")
+    ap.add_argument("--no-cpu-handoff", action="store_true",
+                    help="threads run: leave thread placement to the OS (Engine(cpu_handoff=False))")
     args = ap.parse_args()
     if args.only in (None, "calls"):
         measure_calls(args.workflows)
     if args.only in (None, "threads"):
         for kind in args.kinds.split(","):
-            measure_threads(args.workflows, kind)
+            measure_threads(args.workflows, kind, cpu_handoff=not args.no_cpu_handoff)
 
 
 if __name__ == "__main__":
