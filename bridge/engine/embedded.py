@@ -199,8 +199,7 @@ class EmbeddedEngine:
         turn.enter()
         owed = hub.holds_wakeups  # held by an earlier call: they go as this one ends
         if hold_wakeups:
-            if owed:  # or as it starts, if it holds its own: none waits beyond a next call
-                hub.release_held()
+            hub.release_held()  # owed ones go as it starts: none waits beyond a next call
             hub.hold_wakeups()
         try:
             answer = self._direct.answer(method, path, body, headers or {})

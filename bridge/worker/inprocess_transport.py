@@ -5,13 +5,13 @@ else :data:`~bridge.wire.IN_PROCESS_URL`). The worker's hook on ``M._api`` hands
 :meth:`InProcessTransport.api_call`, which builds the request workflow.lua's ``M._api`` would
 send through the ``http`` global (the same path, the same body bytes) and returns the engine's
 answer as the table ``http.post`` would have returned, without the round trip through Lua and
-the ``http`` global. A report (commands, an activity's completion or failure) holds back the
-wake-ups it causes until the loop's next call, which follows at once, waits or returns; the
-transport releases them when it closes. The engine's :meth:`~bridge.wire.InProcessEngine.request` answers it: the
-same app, the same bytes as over HTTP, no socket. Requests the ``http`` global still sends
-(a body ``M._api`` never passes) take :meth:`InProcessTransport.send`, which answers those to
-the base URL the same way; anything else goes the way
-:class:`~bridge.worker.transport.EngineTransport` sends it. A closed engine is a transport
+the ``http`` global. The engine's :meth:`~bridge.wire.InProcessEngine.request` answers it:
+the same app, the same bytes as over HTTP, no socket. A report (commands, an activity's
+completion or failure) holds back the wake-ups it causes until the loop's next call, which
+follows at once, waits or returns; the transport releases them when it closes. Requests the
+``http`` global still sends (a body ``M._api`` never passes) take
+:meth:`InProcessTransport.send`, which answers those to the base URL the same way; anything
+else goes the way :class:`~bridge.worker.transport.EngineTransport` sends it. A closed engine is a transport
 failure, retried like an engine that went away.
 """
 
@@ -77,8 +77,9 @@ class InProcessTransport(EngineTransport):
             headers["Content-Type"] = "application/json"
         target = API_PREFIX + path.decode("utf-8", "replace")
         try:
+            report = data is not None and path.endswith(_REPORTS)
             status, answer_headers, content = self._engine.request(
-                verb, target, data, headers, hold_wakeups=data is not None and path.endswith(_REPORTS))
+                verb, target, data, headers, hold_wakeups=report)
         except EngineClosedError:
             url = self._prefix[:-1] + target
             raise HttpTransportError(http.transport_failure(verb.lower(), url)) from None

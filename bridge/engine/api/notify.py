@@ -109,10 +109,7 @@ class ThreadSubscription:
              handoff: CpuHandoff | None = None) -> None:
         """Mark the subscription woken (any thread, holding the hub's thread lock); with
         ``handoff``, a waiter blocked in :meth:`wait` starts on the calling thread's CPU."""
-        if record is not None:
-            self.record = record
-        if not self._woken:
-            self._woken = True
+        if self.hold(record):
             self._release(handoff)
 
     def hold(self, record: dict[str, Any] | None) -> bool:
@@ -139,8 +136,7 @@ class ThreadSubscription:
                     self._woken = False
             return woken
         hub = self._hub
-        if hub.holds_wakeups:
-            hub.release_held()  # this thread waits now: what its last call held goes
+        hub.release_held()  # this thread waits now: what its last call held goes
         turn = hub.turn
         if turn is not None:
             turn.block()
@@ -292,11 +288,11 @@ class Hub:
         return bool(self._held)
 
     def release_held(self) -> None:
-        """Wake every waiter whose wake-up was held back (any thread). Done by the turn's
-        holder, they start on its CPU."""
-        turn, handoff = self.turn, self._cpu_handoff
-        if handoff is not None and (turn is None or not turn.held_here()):
-            handoff = None
+        """Wake every waiter whose wake-up was held back (any thread; nothing to do when none
+        was). Done by the turn's holder, they start on its CPU."""
+        if not self._held:
+            return
+        handoff = self._handoff_here()
         with self._thread_lock:
             held, self._held = self._held, []
             for sub in held:
@@ -347,15 +343,21 @@ class Hub:
                     if sub.hold(record):
                         self._held.append(sub)
             return
-        turn, handoff = self.turn, self._cpu_handoff
-        if handoff is not None and (turn is None or not turn.held_here()):
-            handoff = None
+        handoff = self._handoff_here()
         with self._thread_lock:
             groups = self._thread_waiters.values() if key is None else \
                 [self._thread_waiters.get(key, set())]
             for subs in groups:
                 for sub in subs:
                     sub.wake(record, handoff)
+
+    def _handoff_here(self) -> CpuHandoff | None:
+        """The CPU hand-off for waiters the calling thread wakes: only the turn's holder,
+        which is about to wait in turn, hands its CPU over."""
+        turn = self.turn
+        if self._cpu_handoff is None or turn is None or not turn.held_here():
+            return None
+        return self._cpu_handoff
 
     def _publish(self, data: dict[str, Any]) -> None:
         for queue in self._streams:
